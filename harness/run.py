@@ -1,0 +1,334 @@
+"""The Run record: everything one boot-and-drive of an app observed.
+
+A Run is the only thing checks read (see :mod:`harness.checks`). It is built by
+:mod:`harness.target` (boot, instrument, stop) and :mod:`harness.scenario`
+(drive), and it is plain data: frozen dataclasses of strings, numbers, dicts
+and tuples, so a check can be unit-tested by constructing one by hand::
+
+    run = Run(app=AppRef(name="demo", root="/tmp/demo"), token="phc_test_x", ...)
+    result = no_pii_in_events(run)
+
+Naming: an *exchange* is a request the harness made to the app; a *captured
+request* is a request the app (its SDK) made to the mock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing as t
+
+from harness.capture.records import CapturedEvent
+from harness.capture.records import CapturedRequest
+
+
+class Phase(str, enum.Enum):
+    """Where in an app's life something happened (or failed)."""
+
+    DISCOVER = "discover"  # finding the app in its folder, reading the manifest
+    IMPORT = "import"  # importing the app's module
+    BOOT = "boot"  # calling the factory, binding the server, first request
+    REQUEST = "request"  # driving the scenario
+    STOP = "stop"  # the production stop signal and the process exit
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceLocation:
+    """A place in the app's source. ``file`` is relative to the app root."""
+
+    file: str
+    line: int
+    text: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclasses.dataclass(frozen=True)
+class AppRef:
+    """Which app this is and how it was found.
+
+    :param name: the id used in pytest item ids and reports (folder name,
+        made unique in a multi-app run).
+    :param target: ``"module:attribute"`` that produced the Flask app, e.g.
+        ``"app:create_app"`` (a factory) or ``"wsgi:app"`` (an instance).
+    :param found_by: how discovery found it (``"manifest"``, ``"FLASK_APP"``,
+        ``".flaskenv"``, ``"convention: app.py create_app"``...).
+    """
+
+    name: str
+    root: str
+    target: str = ""
+    found_by: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Canaries:
+    """Values unique to one run, submitted as a user would; they must never
+    appear in event properties (person properties are where they belong).
+
+    ``ip`` is sent as ``X-Forwarded-For``. ``probe`` tags the exception the
+    harness's probe route raises, so its ``$exception`` event can be found.
+    """
+
+    email: str
+    name: str
+    phone: str
+    address: str
+    text: str
+    ip: str
+    password: str
+    probe: str
+
+    def pii(self) -> dict[str, str]:
+        """The canaries that are personal data, by kind (password included)."""
+        return {
+            "email": self.email,
+            "name": self.name,
+            "phone": self.phone,
+            "address": self.address,
+            "text": self.text,
+            "ip": self.ip,
+            "password": self.password,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Exchange:
+    """One HTTP request the harness made to the app, and the app's answer.
+
+    :param step: the scenario step's name (``"signup"``, ``"anon_browse"``...).
+    :param kind: what the step is for, one of ``browse``, ``signup``, ``login``,
+        ``logout``, ``api``, ``error`` (the app's own error route), ``probe``
+        (the harness's raising route), ``other``. Form GETs that precede a
+        submit share the submit's kind.
+    :param distinct_id_header: the ``X-POSTHOG-DISTINCT-ID`` sent, if any.
+    :param session_id_header: the ``X-POSTHOG-SESSION-ID`` sent, if any.
+    :param user: ``"anonymous"`` or ``"user"``: whether the harness believed a
+        user was logged in when it sent this request.
+    :param error: set when no answer came (timeout, connection reset).
+    """
+
+    index: int
+    step: str
+    kind: str
+    method: str
+    path: str
+    request_headers: dict[str, str]
+    status: int | None
+    response_headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    body_excerpt: str = ""
+    form: dict[str, str] | None = None
+    json: t.Any = None
+    duration_s: float = 0.0
+    distinct_id_header: str | None = None
+    session_id_header: str | None = None
+    user: str = "anonymous"
+    error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientConstruction:
+    """A PostHog client the app built (``Posthog(...)``/``Client(...)``, or the
+    module-level default client the SDK builds lazily on first module call).
+
+    :param client_id: assigned by the instrumentation, 0, 1, 2... in order.
+    :param kwargs: the constructor arguments as ``repr``-safe values.
+    :param via: ``"instance"`` or ``"module_default"``.
+    :param phase: ``"boot"`` (before the server served its first request) or
+        ``"request"``; ``step`` is the exchange index during which it was built.
+    """
+
+    client_id: int
+    api_key: str | None
+    host: str | None
+    kwargs: dict[str, t.Any]
+    via: str
+    phase: str
+    step: int | None
+    location: SourceLocation | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class AtexitRegistration:
+    """A callable the app registered with :func:`atexit.register`.
+
+    :param qualname: e.g. ``"Client.shutdown"``, ``"Client.flush"``,
+        ``"close_db"``.
+    :param client_id: set when the callable is a bound method of a PostHog
+        client (or the module's ``posthog.shutdown``/``posthog.flush``: then
+        the default client's id, or None if it does not exist yet).
+    """
+
+    qualname: str
+    is_posthog: bool
+    client_id: int | None
+    phase: str
+    location: SourceLocation | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptureCall:
+    """One public SDK call the app made: ``capture``, ``capture_exception``,
+    ``set``, ``set_once``, ``alias``, ``group_identify``, ``identify_context``,
+    ``set_context_session``, ``tag``...
+
+    :param via: ``"instance"`` (a method on a client object) or ``"module"``
+        (``posthog.capture(...)``, which goes to the default client).
+    :param client_id: the client the call went to, None when the module-level
+        call had no configured default client.
+    :param uuid: the uuid the SDK returned for the message, None when it
+        returned nothing (dropped, disabled, or not an event-producing call).
+    :param args: the call's arguments, ``repr``-safe, for evidence.
+    """
+
+    method: str
+    via: str
+    client_id: int | None
+    phase: str
+    step: int | None
+    event: str | None = None
+    distinct_id: str | None = None
+    uuid: str | None = None
+    args: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    location: SourceLocation | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EnqueuedMessage:
+    """A message the SDK put on its send queue: what a call really became,
+    after contexts and super properties were applied."""
+
+    client_id: int
+    uuid: str
+    event: str
+    distinct_id: str
+    step: int | None
+    properties: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessOutcome:
+    """How the app's child process lived and stopped."""
+
+    pid: int | None
+    exit_code: int | None
+    stop_signal: str | None
+    stop_duration_s: float | None
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    server: str = "werkzeug"
+
+
+@dataclasses.dataclass(frozen=True)
+class BootFailure:
+    """Why an app could not be booted or driven to the end.
+
+    :param app_raised: True when the app's own code raised (an exception from
+        its module import or its factory): that is a verdict on the app
+        (``boots`` fails). False when the harness could not find, boot or
+        finish it (nothing found, a hang past a deadline, a crash with no
+        Python exception, a harness fault): that is ``error``.
+    :param detail: the traceback or the last lines of the app's stderr.
+    """
+
+    phase: Phase
+    cause: str
+    app_raised: bool = False
+    detail: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class NoEnvBoot:
+    """The second, short boot with every PostHog variable unset."""
+
+    served: bool
+    status: int | None
+    unset: tuple[str, ...]
+    failure: BootFailure | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PosthogConstructionSite:
+    """A ``Posthog(...)``/``Client(...)`` call found in the source.
+
+    :param kwargs: keyword arguments as source text (``{"host": "os.environ['X']"}``).
+    :param autocapture: the literal value of ``enable_exception_autocapture``,
+        None when absent, ``"dynamic"`` when not a literal.
+    """
+
+    location: SourceLocation
+    kwargs: dict[str, str]
+    autocapture: bool | str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class StaticFacts:
+    """What the app's source says, read with :mod:`ast` (never executed).
+
+    :param env_names: environment variables the PostHog setup reads.
+    :param config_keys: Flask config keys fed from them.
+    :param literal_keys: places a ``phc_``-style literal key appears; ``text``
+        is redacted to the first characters.
+    :param hardcoded_hosts: places a literal PostHog host URL is passed to the
+        SDK.
+    :param atexit_sites: ``atexit.register(...)`` calls whose argument looks
+        like a PostHog shutdown/flush.
+    :param module_calls: module-level ``posthog.capture(...)``-style calls.
+    :param files_scanned: how many ``.py`` files were read.
+    """
+
+    env_names: tuple[str, ...] = ()
+    config_keys: tuple[str, ...] = ()
+    literal_keys: tuple[SourceLocation, ...] = ()
+    hardcoded_hosts: tuple[SourceLocation, ...] = ()
+    constructions: tuple[PosthogConstructionSite, ...] = ()
+    atexit_sites: tuple[SourceLocation, ...] = ()
+    module_calls: tuple[SourceLocation, ...] = ()
+    files_scanned: int = 0
+    parse_errors: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """Everything one boot-and-drive of one app observed.
+
+    :param mode: ``"server"`` (a child process driven over HTTP, stopped with
+        its production signal) or ``"in_process"`` (Flask's test client).
+    :param token: the api key injected into every env name the app reads.
+    :param mock_host: the host URL injected (the loopback mock).
+    :param distinct_id_header: the anonymous ``X-POSTHOG-DISTINCT-ID`` value
+        the scenario sends; ``session_id_header`` likewise.
+    :param stop_fault_armed: the mock was told to answer 500 to the first
+        capture batch that arrives after the stop signal.
+    :param boot_failure: set when the app could not be booted or driven; the
+        observations then cover only what happened before.
+    :param skip: check id -> reason, from the app's manifest.
+    :param harness_errors: faults of the harness itself during this run (the
+        mock's thread raised, a deadline of the harness's own): checks report
+        ``error`` when these touch what they read.
+    """
+
+    app: AppRef
+    mode: str = "server"
+    token: str = ""
+    mock_host: str = ""
+    injected_env: tuple[str, ...] = ()
+    canaries: Canaries | None = None
+    distinct_id_header: str = ""
+    session_id_header: str = ""
+    exchanges: tuple[Exchange, ...] = ()
+    requests: tuple[CapturedRequest, ...] = ()
+    events: tuple[CapturedEvent, ...] = ()
+    clients: tuple[ClientConstruction, ...] = ()
+    atexit: tuple[AtexitRegistration, ...] = ()
+    capture_calls: tuple[CaptureCall, ...] = ()
+    enqueued: tuple[EnqueuedMessage, ...] = ()
+    process: ProcessOutcome | None = None
+    boot_failure: BootFailure | None = None
+    no_env_boot: NoEnvBoot | None = None
+    static: StaticFacts = dataclasses.field(default_factory=StaticFacts)
+    stop_fault_armed: bool = False
+    skip: dict[str, str] = dataclasses.field(default_factory=dict)
+    harness_errors: tuple[str, ...] = ()
+    duration_s: float = 0.0

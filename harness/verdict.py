@@ -1,0 +1,63 @@
+"""Statuses and results: what a check says about an app.
+
+A :class:`Result` is plain data so it can ride ``TestReport.user_properties``
+from an xdist worker to the controller and into the JSON report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing as t
+
+
+class Status(str, enum.Enum):
+    """A check's verdict. ``error`` is the harness's, never the app's."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"  # an advisory rule is broken; never fails the run
+    SKIP = "skip"  # not applicable, always with the reason
+    ERROR = "error"  # the harness could not judge: not the app's fault, not a pass
+
+    @property
+    def severity(self) -> int:
+        """Order for "the worst of": pass < skip < warn < fail < error."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """One check's verdict on one app.
+
+    :param summary: one line a person reads first.
+    :param evidence: what was seen, quoted: each item a dict with keys such as
+        ``event``, ``path`` (a property path like ``properties.email``),
+        ``value`` (secrets redacted), ``request`` (the exchange that caused it),
+        ``location`` (``file:line``), ``note``.
+    """
+
+    check_id: str
+    status: Status
+    summary: str
+    evidence: tuple[dict[str, t.Any], ...] = ()
+
+    def to_dict(self) -> dict[str, t.Any]:
+        return {
+            "id": self.check_id,
+            "status": self.status.value,
+            "summary": self.summary,
+            "evidence": list(self.evidence),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, t.Any]) -> Result:
+        return cls(
+            check_id=data["id"],
+            status=Status(data["status"]),
+            summary=data["summary"],
+            evidence=tuple(data.get("evidence", ())),
+        )
