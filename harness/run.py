@@ -304,6 +304,9 @@ class Run:
     :param boot_failure: set when the app could not be booted or driven; the
         observations then cover only what happened before.
     :param skip: check id -> reason, from the app's manifest.
+    :param steps_skipped: scenario step -> why the driver left it out (e.g.
+        ``{"signup": "the app has no signup route"}``), so a check that needs
+        the step can say why it is skipped.
     :param harness_errors: faults of the harness itself during this run (the
         mock's thread raised, a deadline of the harness's own): checks report
         ``error`` when these touch what they read.
@@ -330,5 +333,6 @@ class Run:
     static: StaticFacts = dataclasses.field(default_factory=StaticFacts)
     stop_fault_armed: bool = False
     skip: dict[str, str] = dataclasses.field(default_factory=dict)
+    steps_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     harness_errors: tuple[str, ...] = ()
     duration_s: float = 0.0

@@ -16,6 +16,14 @@ import dataclasses
 import enum
 import typing as t
 
+# Set by the child process when it redirects a request its app addressed to a
+# hardcoded PostHog host to the loopback mock; the store reads it into
+# ``CapturedRequest.original_host``.
+ORIGINAL_HOST_HEADER = "X-Posthog-Verify-Original-Host"
+
+# The status recorded for a request the mock dropped (closed without answering).
+STATUS_DROPPED = 0
+
 
 class RequestKind(str, enum.Enum):
     """What the mock made of a request."""

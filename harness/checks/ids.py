@@ -1,0 +1,27 @@
+"""The stable check ids, in the order reports list them.
+
+Kept apart from the checks themselves so the manifest loader can validate
+``[skip]`` keys without importing any check::
+
+    from harness.checks.ids import CHECK_IDS
+    assert "boots" in CHECK_IDS
+"""
+
+from __future__ import annotations
+
+CHECK_IDS: tuple[str, ...] = (
+    "boots",
+    "boots_without_posthog_env",
+    "key_from_env",
+    "host_from_env",
+    "single_client",
+    "exception_autocapture",
+    "exception_captured",
+    "flush_on_shutdown",
+    "identify_on_signup",
+    "identify_on_login",
+    "no_pii_in_events",
+    "distinct_id_from_header",
+    "session_id_from_header",
+    "no_silent_drops",
+)

@@ -1,0 +1,95 @@
+"""pytest nodes: one collector per app, one item per (app, check).
+
+Item ids read ``reference::no_pii_in_events`` so ``-k``, ``--lf``,
+``--junitxml`` and xdist behave as pytest users expect. An item does no work of
+its own: the app's verification runs once (see :mod:`harness.session`) and each
+item reports its check's verdict from it.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from harness.verdict import Result
+from harness.verdict import Status
+
+if t.TYPE_CHECKING:
+    from harness.session import AppEntry
+    from harness.session import VerifySession
+
+RESULT_PROPERTY = "posthog_verify"
+
+
+class CheckFailed(Exception):
+    """The app breaks the rule: the message is the evidence."""
+
+
+class NotJudged(Exception):
+    """The harness could not judge: reported as a pytest error, never a fail."""
+
+
+def format_result(result: Result, *, limit: int = 20) -> str:
+    """The summary, then each evidence item on its own line."""
+    lines = [f"{result.check_id}: {result.status.value}: {result.summary}"]
+    for item in result.evidence[:limit]:
+        lines.append("  - " + json.dumps(item, ensure_ascii=False, default=str))
+    if len(result.evidence) > limit:
+        lines.append(f"  ... {len(result.evidence) - limit} more")
+    return "\n".join(lines)
+
+
+class AppCollector(pytest.Collector):
+    """The items of one app; its node id is the app's name."""
+
+    def __init__(self, *, entry: AppEntry, verify: VerifySession, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self.entry = entry
+        self.verify = verify
+
+    def collect(self) -> list[pytest.Item]:
+        return [
+            CheckItem.from_parent(self, name=check_id, check_id=check_id)
+            for check_id in self.verify.check_ids
+        ]
+
+
+class CheckItem(pytest.Item):
+    """One check's verdict on one app."""
+
+    parent: AppCollector
+
+    def __init__(self, *, check_id: str, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self.check_id = check_id
+        self.result: Result | None = None
+
+    def setup(self) -> None:
+        entry = self.parent.entry
+        outcome = self.parent.verify.outcome(entry)
+        self.result = outcome.results[self.check_id]
+        self.user_properties.append((RESULT_PROPERTY, outcome.item_property(self.check_id)))
+        if self.result.status is Status.ERROR:
+            raise NotJudged(format_result(self.result))
+        if self.result.status is Status.SKIP:
+            pytest.skip(self.result.summary)
+
+    def runtest(self) -> None:
+        assert self.result is not None
+        if self.result.status is Status.FAIL:
+            raise CheckFailed(format_result(self.result))
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: t.Any = None,
+    ) -> str | t.Any:
+        if isinstance(excinfo.value, CheckFailed | NotJudged):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.parent.entry.path, None, f"{self.parent.entry.name}::{self.check_id}"

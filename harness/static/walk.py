@@ -1,0 +1,67 @@
+"""Which folders and files of an app count as its source.
+
+Shared by discovery (where is the app?) and static analysis (what does its
+source say?), so both skip the same things: virtualenvs, installed packages,
+hidden folders, migrations, and the app's own tests (whose fixtures may hold
+fake keys that are not the integration's fault)::
+
+    for path in iter_source_files(Path("my_app")):
+        ...
+"""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+SKIP_DIRS = frozenset(
+    {
+        "venv",
+        "env",
+        "virtualenv",
+        "site-packages",
+        "dist-packages",
+        "node_modules",
+        "__pycache__",
+        "migrations",
+        "alembic",
+        "tests",
+        "test",
+        "testing",
+        "build",
+        "dist",
+        "instance",
+    }
+)
+
+
+def is_skipped_dir(path: Path) -> bool:
+    """True for a folder that is not the app's own source."""
+    name = path.name
+    if name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info"):
+        return True
+    # Any name can hold a virtualenv; its marker file gives it away.
+    return (path / "pyvenv.cfg").exists()
+
+
+def is_test_file(path: Path) -> bool:
+    """True for a test module or pytest configuration file."""
+    name = path.name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+
+
+def iter_source_files(root: Path) -> t.Iterator[Path]:
+    """Yield every ``.py`` file under ``root`` that is the app's own source,
+    in a stable (sorted) order."""
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_symlink():
+            continue  # a link can lead out of the tree or into a cycle
+        if entry.is_dir():
+            if not is_skipped_dir(entry):
+                yield from iter_source_files(entry)
+        elif entry.suffix == ".py" and not is_test_file(entry):
+            yield entry

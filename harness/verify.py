@@ -1,0 +1,271 @@
+"""Boot, drive and stop one app; return the :class:`~harness.run.Run` the checks read.
+
+This is the one place that knows the order of a verification. Each piece it
+calls does one thing (find the app, read its source, copy it, serve it in a
+child process, drive the scenario, stop it), and every piece that can hang has
+its own deadline, so ``verify_app`` always returns::
+
+    run = verify_app(Path("target_apps/reference"), name="reference", options=Options())
+    results = run_checks(run)
+
+An app that cannot be found, booted or driven still yields a Run, with
+``boot_failure`` saying in which phase and why: the checks turn that into
+``fail`` (the app's own code raised) or ``error`` (anything else).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import secrets
+import tempfile
+import time
+import typing as t
+from pathlib import Path
+
+from harness.capture import CaptureServer
+from harness.capture import RequestKind
+from harness.run import AppRef
+from harness.run import BootFailure
+from harness.run import NoEnvBoot
+from harness.run import Phase
+from harness.run import Run
+from harness.scenario import HttpTransport
+from harness.scenario import drive
+from harness.scenario import load_scenario
+from harness.scenario import make_canaries
+from harness.scenario import make_identity
+from harness.scenario import plan
+from harness.static import analyze
+from harness.target.discovery import DiscoveryError
+from harness.target.discovery import discover
+from harness.target.manifest import ManifestError
+from harness.target.manifest import load_manifest
+from harness.target.process import AppProcess
+from harness.target.process import BootError
+from harness.target.process import Timeouts
+from harness.target.workspace import fresh_copy
+
+if t.TYPE_CHECKING:
+    from harness.run import StaticFacts
+    from harness.target.discovery import AppLocation
+    from harness.target.manifest import Manifest
+    from harness.target.process import Observations
+
+# Names an app's PostHog setup commonly reads; the ones its source names are added.
+KEY_ENV_NAMES = (
+    "POSTHOG_PROJECT_TOKEN",
+    "POSTHOG_PROJECT_API_KEY",
+    "POSTHOG_API_KEY",
+    "POSTHOG_KEY",
+    "POSTHOG_TOKEN",
+)
+HOST_ENV_NAMES = ("POSTHOG_HOST", "POSTHOG_API_HOST", "POSTHOG_URL")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How to verify: which server, which deadlines, which scenario."""
+
+    server: str = "werkzeug"
+    timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
+    scenario: str = "default"
+    workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
+
+
+def injected_env(static: StaticFacts, token: str, host: str) -> dict[str, str]:
+    """The token and the mock's host under every name the app might read.
+
+    A name from the source is a host when it says HOST or URL; every other
+    name that says POSTHOG and KEY or TOKEN gets the token. Names such as
+    ``POSTHOG_DISABLED`` are left alone: guessing a value for them could
+    switch the integration off.
+    """
+    env = dict.fromkeys(KEY_ENV_NAMES, token) | dict.fromkeys(HOST_ENV_NAMES, host)
+    for name in static.env_names:
+        upper = name.upper()
+        if "HOST" in upper or "URL" in upper:
+            env[name] = host
+        elif "KEY" in upper or "TOKEN" in upper:
+            env[name] = token
+    return env
+
+
+def base_environ() -> dict[str, str]:
+    """The parent's environment without anything that would steer the app.
+
+    Every ``POSTHOG*`` and ``FLASK_*`` variable of the harness's own
+    environment is dropped, so only what the harness injects reaches the app.
+    """
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith(("POSTHOG", "FLASK_", "PYTEST_"))
+    }
+
+
+def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> Run:
+    """Verify one app end to end and return everything observed."""
+    options = options or Options()
+    started = time.monotonic()
+    app = AppRef(name=name, root=str(app_root))
+    try:
+        manifest = load_manifest(app_root)
+        location = discover(app_root, manifest=manifest)
+    except (DiscoveryError, ManifestError) as exc:
+        failure = BootFailure(Phase.DISCOVER, str(exc).splitlines()[0], detail=str(exc))
+        return Run(app=app, boot_failure=failure, duration_s=time.monotonic() - started)
+    app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
+    static = analyze(app_root)
+    with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
+        run = _boot_and_drive(app, location, manifest, static, options, Path(tmp))
+    return dataclasses.replace(run, duration_s=time.monotonic() - started)
+
+
+def _boot_and_drive(
+    app: AppRef,
+    location: AppLocation,
+    manifest: Manifest | None,
+    static: StaticFacts,
+    options: Options,
+    tmp: Path,
+) -> Run:
+    run_id = secrets.token_hex(6)
+    canaries = make_canaries(run_id)
+    identity = make_identity(run_id)
+    # Synthetic and unique per run, so a batch carrying any other key is visible.
+    token = f"phc_posthogverify_test_{run_id}"
+    with CaptureServer() as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
+        env = injected_env(static, token, mock.url)
+        no_env = side.submit(_boot_without_env, app, location, static, env, options, tmp)
+        run = Run(
+            app=app,
+            token=token,
+            mock_host=mock.url,
+            injected_env=tuple(sorted(env)),
+            canaries=canaries,
+            distinct_id_header=identity.distinct_id,
+            session_id_header=identity.session_id,
+            static=static,
+            skip=dict(manifest.skip) if manifest else {},
+        )
+        process = AppProcess(
+            fresh_copy(Path(app.root), tmp / "main"),
+            location.target,
+            base_environ() | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
+            tmp / "main.log",
+            server=options.server,
+            probe_token=canaries.probe,
+            timeouts=options.timeouts,
+        )
+        with process:
+            run = _drive_and_stop(run, process, mock, manifest, options, identity, canaries)
+        errors = tuple(str(e) for e in mock.store.handler_errors)
+        run = dataclasses.replace(
+            run,
+            requests=tuple(mock.store.requests()),
+            events=tuple(mock.store.events()),
+            harness_errors=run.harness_errors + errors,
+            no_env_boot=no_env.result(),
+        )
+    return run
+
+
+def _drive_and_stop(
+    run: Run,
+    process: AppProcess,
+    mock: CaptureServer,
+    manifest: Manifest | None,
+    options: Options,
+    identity: t.Any,
+    canaries: t.Any,
+) -> Run:
+    try:
+        base_url = process.start()
+    except BootError as exc:
+        return dataclasses.replace(run, boot_failure=exc.failure, process=process.stop())
+    observed = process.records()
+    steps = plan(load_scenario(options.scenario), observed.routes, manifest)
+
+    def identified_as(index: int) -> str | None:
+        return _identified_in(process.records(), index, identity.distinct_id)
+
+    result = drive(
+        HttpTransport(base_url),
+        steps,
+        canaries,
+        identity,
+        identified_as=identified_as,
+        timeout_s=options.timeouts.request_s,
+    )
+    # The flush check: the first batch after the stop signal is refused, so only
+    # an app that waits for its client's shutdown() delivers everything.
+    mock.faults.fail_next(1, 500, kind=RequestKind.CAPTURE)
+    outcome = process.stop()
+    observed = process.records()
+    failure = None
+    if result.error and outcome.exit_code is not None and outcome.exit_code != 0:
+        failure = BootFailure(Phase.REQUEST, result.error, detail=outcome.stderr_tail)
+    elif outcome.stop_signal and "KILL" in outcome.stop_signal:
+        failure = BootFailure(Phase.STOP, f"the app did not stop on {outcome.stop_signal}")
+    return dataclasses.replace(
+        run,
+        exchanges=result.exchanges,
+        clients=observed.clients,
+        atexit=observed.atexit,
+        capture_calls=observed.capture_calls,
+        enqueued=observed.enqueued,
+        process=outcome,
+        boot_failure=failure,
+        stop_fault_armed=True,
+        steps_skipped=dict(result.skipped),
+    )
+
+
+def _identified_in(observed: Observations, index: int, anonymous: str) -> str | None:
+    """What the app identified the user as while serving exchange ``index``.
+
+    The most frequent distinct id of the messages it enqueued during that
+    exchange, other than the anonymous header's: a browser SDK would switch to
+    the same id after ``identify``.
+    """
+    ids = [
+        m.distinct_id
+        for m in observed.enqueued
+        if m.step == index and m.distinct_id and m.distinct_id != anonymous
+    ]
+    return max(set(ids), key=ids.count) if ids else None
+
+
+def _boot_without_env(
+    app: AppRef,
+    location: AppLocation,
+    static: StaticFacts,
+    injected: dict[str, str],
+    options: Options,
+    tmp: Path,
+) -> NoEnvBoot:
+    """Boot a second copy with every PostHog variable unset and ask for ``/``."""
+    unset = tuple(sorted(set(injected) | set(static.env_names)))
+    env = {k: v for k, v in base_environ().items() if k not in unset}
+    process = AppProcess(
+        fresh_copy(Path(app.root), tmp / "noenv"),
+        location.target,
+        env,
+        tmp / "noenv.log",
+        server=options.server,
+        probe_token="noenv",
+        timeouts=options.timeouts,
+    )
+    with process:
+        try:
+            base_url = process.start()
+        except BootError as exc:
+            process.stop()
+            return NoEnvBoot(served=False, status=None, unset=unset, failure=exc.failure)
+        status = HttpTransport(base_url).request(
+            "GET", "/", headers={}, timeout=options.timeouts.request_s
+        ).status
+        process.stop()
+    return NoEnvBoot(served=status is not None, status=status, unset=unset)
