@@ -31,6 +31,16 @@ VERSION_FIELDS = {
 }
 
 
+class ShardLike(t.Protocol):
+    """``harness.settings.Shard`` or any record with a 1-based ``index`` and a ``count``."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def count(self) -> int: ...
+
+
 class ReportError(ValueError):
     """A file or dict is not a posthog-verify report this version can read."""
 
@@ -50,19 +60,21 @@ def build_report(
     apps: t.Sequence[AppReport],
     *,
     versions: t.Mapping[str, str | t.Sequence[str]],
-    shard: tuple[int, int] | None = None,
+    shard: tuple[int, int] | ShardLike | None = None,
 ) -> dict[str, t.Any]:
     """The report of one run (or one shard of a run) as a JSON-able dict.
 
     :param versions: ``harness``, ``posthog`` and ``python`` (see
         :func:`current_versions`); a list of versions where merged runs differed.
-    :param shard: ``(index, count)``, index from 0, when the run judged a shard.
+    :param shard: ``(index, count)`` when the run judged a shard: the
+        ``--posthog-shard K/N`` the user gave, so ``index`` counts from 1.
     :raises ValueError: a version is missing, the shard is out of range, or two
         apps share a path.
     """
     missing = [key for key in VERSION_FIELDS if key not in versions]
     if missing:
-        raise ValueError(f"versions is missing {', '.join(missing)} (give {sorted(VERSION_FIELDS)})")
+        wanted = ", ".join(VERSION_FIELDS)
+        raise ValueError(f"versions is missing {', '.join(missing)} (give {wanted})")
     _reject_duplicate_paths(apps)
     report: dict[str, t.Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -74,9 +86,9 @@ def build_report(
     report["apps"] = [app.to_dict() for app in apps]
     report["totals"] = Totals.of(apps).to_dict()
     if shard is not None:
-        index, count = shard
-        if not 0 <= index < count:
-            raise ValueError(f"shard index {index} is outside 0..{count - 1} (index counts from 0)")
+        index, count = shard if isinstance(shard, tuple) else (shard.index, shard.count)
+        if not 1 <= index <= count:
+            raise ValueError(f"shard {index}/{count}: the index must be within 1..{count}")
         report["shard"] = {"index": index, "count": count}
     return report
 
@@ -113,7 +125,7 @@ def write_report(report: t.Mapping[str, t.Any], path: Path) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2, ensure_ascii=False, allow_nan=False)
             handle.write("\n")
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

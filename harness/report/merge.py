@@ -41,7 +41,7 @@ def merge_reports(
     """
     if not reports:
         raise MergeError("nothing to merge: give at least one report")
-    names = list(sources) if sources is not None else [f"report #{i + 1}" for i in range(len(reports))]
+    names = [f"report #{i + 1}" for i in range(len(reports))] if sources is None else list(sources)
     if len(names) != len(reports):
         raise ValueError(f"{len(reports)} reports but {len(names)} source names")
     for report, name in zip(reports, names, strict=True):
@@ -98,10 +98,11 @@ def _check_shards(reports: t.Sequence[t.Mapping[str, t.Any]], names: list[str]) 
             f"{name} is {s['index']}/{s['count']}" for name, s in zip(names, shards, strict=True)
         )
         raise MergeError(f"shard reports of different splits cannot be merged: {described}")
-    missing = sorted(set(range(counts.pop())) - {shard["index"] for shard in shards})
+    count = counts.pop()
+    missing = sorted(set(range(1, count + 1)) - {shard["index"] for shard in shards})
     if missing:
         raise MergeError(
-            f"shard(s) {', '.join(map(str, missing))} of {shards[0]['count']} are missing "
-            "(indexes count from 0): their apps would be absent from the merge; "
+            f"shard(s) {', '.join(f'{i}/{count}' for i in missing)} missing: "
+            "their apps would be absent from the merge; "
             "pass allow_partial (--allow-partial) to merge anyway"
         )

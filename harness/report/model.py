@@ -5,7 +5,7 @@ Everything here is plain data with one serialise/deserialise pair
 ``TestReport.user_properties`` from an xdist worker to the controller and make
 up the ``apps`` list of the JSON report, so the two can never drift apart::
 
-    app = AppReport.of("shop", "apps/shop", results, duration_s=3.2)
+    app = AppReport.from_results("shop", "apps/shop", results, duration_s=3.2)
     payload = app.to_dict()  # worker side
     assert AppReport.from_dict(payload) == app  # controller side
     totals = Totals.of([app])
@@ -18,7 +18,7 @@ import math
 import typing as t
 
 from harness.capture.records import to_jsonable
-from harness.report._check_ids import CHECK_IDS
+from harness.checks.ids import CHECK_IDS
 from harness.verdict import Result
 from harness.verdict import Status
 
@@ -112,7 +112,7 @@ class AppReport:
     :param app: the name in test ids (``shop`` in ``shop::boots``).
     :param path: the app's folder as given; unique within a report.
     :param status: the worst of the checks (and ``error`` when ``error`` is
-        set); build with :meth:`of` to have it computed.
+        set); build with :meth:`from_results` to have it computed.
     :param error: why the harness could not judge the app at all (nothing
         found, a hang), when that is known at the app's level.
     """
@@ -129,11 +129,11 @@ class AppReport:
         if self.status is not expected:
             raise ValueError(
                 f"AppReport {self.app!r}: status {self.status.value!r} is not the worst of "
-                f"its checks ({expected.value!r}); build it with AppReport.of(...)"
+                f"its checks ({expected.value!r}); build it with AppReport.from_results(...)"
             )
 
     @classmethod
-    def of(
+    def from_results(
         cls,
         app: str,
         path: str,

@@ -1,0 +1,77 @@
+"""Hand-made app records for the report tests: no app is booted here."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from harness.checks.ids import CHECK_IDS
+from harness.report import AppReport
+from harness.verdict import Result
+from harness.verdict import Status
+
+VERSIONS = {"harness": "0.1.0", "posthog": "7.91.1", "python": "3.11.7"}
+
+
+class MakeApp(t.Protocol):
+    def __call__(
+        self,
+        name: str,
+        *,
+        path: str | None = None,
+        statuses: t.Mapping[str, Status] | None = None,
+        evidence: t.Sequence[dict[str, t.Any]] = ...,
+        error: str | None = None,
+    ) -> AppReport: ...
+
+
+def _make_app(
+    name: str,
+    *,
+    path: str | None = None,
+    statuses: t.Mapping[str, Status] | None = None,
+    evidence: t.Sequence[dict[str, t.Any]] = ({"event": "user_signed_up", "path": "x"},),
+    error: str | None = None,
+) -> AppReport:
+    """Every catalogue check passes unless ``statuses`` says otherwise; a
+    non-pass check carries ``evidence``."""
+    statuses = dict.fromkeys(CHECK_IDS, Status.PASS) | dict(statuses or {})
+    results = [
+        Result(
+            check_id,
+            status,
+            f"{check_id} is {status.value} for {name}",
+            () if status is Status.PASS else tuple(evidence),
+        )
+        for check_id, status in statuses.items()
+    ]
+    return AppReport.from_results(
+        name, path or f"apps/{name}", results, duration_s=1.25, error=error
+    )
+
+
+@pytest.fixture
+def make_app() -> MakeApp:
+    return _make_app
+
+
+@pytest.fixture
+def versions() -> dict[str, str]:
+    return dict(VERSIONS)
+
+
+@pytest.fixture
+def mixed_apps(make_app: MakeApp) -> list[AppReport]:
+    """One app per verdict: passed (with a warn and a skip), failed, errored."""
+    return [
+        make_app(
+            "good",
+            statuses={
+                "boots_without_posthog_env": Status.WARN,
+                "identify_on_login": Status.SKIP,
+            },
+        ),
+        make_app("leaky", statuses={"no_pii_in_events": Status.FAIL, "boots": Status.PASS}),
+        make_app("hung", statuses={"flush_on_shutdown": Status.ERROR}),
+    ]

@@ -1,0 +1,103 @@
+"""The Markdown summary: a PR comment that always fits GitHub's limit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from harness.report import AppReport
+from harness.report import build_report
+from harness.report import markdown_summary
+from harness.report.markdown import GITHUB_COMMENT_LIMIT
+from harness.verdict import Status
+
+
+@pytest.fixture
+def body(mixed_apps: list[AppReport], versions) -> str:
+    return markdown_summary(build_report(mixed_apps, versions=versions))
+
+
+def test_headline_and_stats(body: str) -> None:
+    lines = body.splitlines()
+    assert lines[0] == "## posthog-verify: 1 of 3 apps pass"
+    assert "1 failed, 1 could not be judged · 38 of 40 applicable checks passed" in body
+    assert "harness 0.1.0 · posthog 7.91.1 · Python 3.11.7 · generated " in body
+
+
+def test_single_app_headline_is_singular(make_app, versions) -> None:
+    body = markdown_summary(build_report([make_app("shop")], versions=versions))
+    assert body.startswith("## posthog-verify: 1 of 1 app passes\n")
+    assert "<details>" not in body  # nothing to detail
+
+
+def test_table_has_a_row_per_app_and_a_legend(body: str) -> None:
+    lines = body.splitlines()
+    header = "| app | " + " | ".join(map(str, range(1, 15))) + " | score | errors |"
+    assert header in lines
+    rows = [line for line in lines if line.startswith("| ") and line != header][1:]
+    assert len(rows) == 3
+    assert rows[1].startswith("| leaky | pass | ")
+    assert "| **fail** |" in rows[1]
+    assert rows[1].endswith("| 13/14 | 0 |")
+    assert rows[2].endswith("| 13/13 | 1 |")
+    assert "Checks: 1 `boots` · 2 `boots_without_posthog_env` · 3 `key_from_env`" in body
+
+
+def test_details_list_findings_with_evidence(body: str) -> None:
+    blocks = re.findall(r"<details><summary>(.*?)</summary>\n(.*?)</details>", body, re.S)
+    assert [summary for summary, _ in blocks] == [
+        "good (apps/good): 1 warn",
+        "leaky (apps/leaky): 1 fail",
+        "hung (apps/hung): 1 error",
+    ]
+    leaky = blocks[1][1]
+    assert "**`no_pii_in_events`** fail: no\\_pii\\_in\\_events is fail for leaky" in leaky
+    assert '```json\n{\n  "event": "user_signed_up",\n  "path": "x"\n}\n```' in leaky
+
+
+def test_text_from_the_app_cannot_inject_markup(make_app, versions) -> None:
+    app = make_app(
+        "evil|name",
+        statuses={"boots": Status.FAIL},
+        evidence=[{"value": "``` </details> <script>"}],
+    )
+    body = markdown_summary(build_report([app], versions=versions))
+    assert "| evil\\|name |" in body
+    # the app's own text is escaped; its evidence is quoted in a fence longer than its backticks
+    assert "<summary>evil|name (apps/evil|name): 1 fail</summary>" in body
+    assert '````json\n{\n  "value": "``` </details> <script>"\n}\n````' in body
+
+
+def test_huge_evidence_is_cut_under_the_limit(make_app, versions) -> None:
+    evidence = [{"event": "$pageview", "properties": {"blob": "x" * 10_000}} for _ in range(20)]
+    failing = dict.fromkeys(["key_from_env", "no_pii_in_events", "no_silent_drops"], Status.FAIL)
+    apps = [make_app(f"app{i}", statuses=failing, evidence=evidence) for i in range(60)]
+    body = markdown_summary(build_report(apps, versions=versions))
+    assert len(body) <= GITHUB_COMMENT_LIMIT
+    assert len(body) > GITHUB_COMMENT_LIMIT - 5_000  # the budget was used, not wasted
+    assert re.search(r"… \d+ more characters", body)  # an item cut to ITEM_CHARS
+    assert re.search(r"… \d+ more evidence items?\n", body)
+    assert re.search(r"… \d+ more apps? with findings not shown", body)
+    assert body.count("<details>") == body.count("</details>")
+
+
+def test_a_huge_run_cuts_the_table(make_app, versions) -> None:
+    apps = [make_app(f"app{i:04}", statuses={"boots": Status.WARN}) for i in range(1_500)]
+    body = markdown_summary(build_report(apps, versions=versions))
+    assert len(body) <= GITHUB_COMMENT_LIMIT
+    match = re.search(r"… (\d+) more apps not in the table", body)
+    assert match
+    shown = len([line for line in body.splitlines() if line.startswith("| app0")])
+    assert shown + int(match.group(1)) == 1_500
+
+
+def test_max_chars_is_honoured(mixed_apps, versions) -> None:
+    body = markdown_summary(build_report(mixed_apps, versions=versions), max_chars=2_000)
+    assert len(body) <= 2_000
+    assert body.startswith("## posthog-verify: 1 of 3 apps pass")
+
+
+def test_no_apps(versions) -> None:
+    body = markdown_summary(build_report([], versions=versions))
+    assert body.startswith("## posthog-verify: no apps were judged")
