@@ -1,0 +1,3 @@
+from flask import Flask as F
+
+application = F(__name__)

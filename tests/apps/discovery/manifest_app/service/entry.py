@@ -1,0 +1,5 @@
+from flask import Flask
+
+
+def build():
+    return Flask(__name__)

@@ -1,0 +1,4 @@
+from flask import Flask
+
+public = Flask("public")
+admin = Flask("admin")

@@ -1,0 +1,5 @@
+import flask
+
+
+def create_app():
+    return flask.Flask(__name__)
