@@ -1,0 +1,160 @@
+"""Finding personal data in one string: canaries, emails, public IPs, phones.
+
+Used by :mod:`harness.checks.pii`. Canaries are exact (the scenario submitted
+them), so they are searched everywhere, plain and URL-encoded. The other
+detectors guess, and a guess that fires on a timestamp or a version string
+would fail a correct app, so they favour precision over recall::
+
+    find_canary("x?e=ada%40example.com", needles)   # ("email", "…«ada%40example.com»")
+    find_other("call +44 20 7946 0958")             # ("phone number", ...)
+
+Why not a general PII recogniser: presidio's regex recognisers without its NLP
+model flag 10-digit epoch timestamps as phone numbers and dotted versions
+("3.11.7.1") as IP addresses; both are in every PostHog event.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import typing as t
+import urllib.parse
+
+from harness.checks._events import shorten
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])(?P<local>[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?)"
+    r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24}))"
+    r"(?![\w-])"
+)
+# "icon@2x.png" is a file name, not an address.
+_FILE_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "map"})
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+
+# Separated digit groups, optionally with +country and (area); no group may
+# touch another word character, so long digit runs (epochs) never match.
+_PHONE = re.compile(
+    r"(?<![\w+.:/-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}"
+    r"(?!\w)(?![.:/-]\w)"
+)
+_DATE = re.compile(r"^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ]\d{2,4})$")
+
+
+def canary_needles(canaries: dict[str, str]) -> list[tuple[str, str]]:
+    """``(kind, lowercase needle)`` for each canary and its URL-encoded forms.
+
+    Canaries shorter than 4 characters would match by chance, so are left out.
+    A phone canary is also searched without its separators (apps normalise).
+    """
+    needles: list[tuple[str, str]] = []
+    for kind, value in canaries.items():
+        if len(value) < 4:
+            continue
+        forms = {
+            value,
+            urllib.parse.quote(value),
+            urllib.parse.quote(value, safe=""),
+            urllib.parse.quote_plus(value),
+        }
+        if kind == "phone":
+            compact = re.sub(r"[\s().-]", "", value)
+            digits = re.sub(r"\D", "", value)
+            if len(digits) >= 8:
+                forms.update({compact, digits})
+        needles.extend((kind, form.lower()) for form in sorted(forms))
+    return needles
+
+
+def _haystacks(text: str) -> list[str]:
+    decoded = [urllib.parse.unquote(text), urllib.parse.unquote_plus(text)]
+    return [text, *(d for d in dict.fromkeys(decoded) if d != text)]
+
+
+def find_canary(text: str, needles: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first canary in ``text`` as ``(kind, shortened value)``, or None.
+
+    The IP canary must stand alone (``203.0.113.7`` is not in ``203.0.113.71``).
+    """
+    for haystack in _haystacks(text):
+        lowered = haystack.lower()
+        for kind, needle in needles:
+            start = _find(lowered, needle, standalone=kind == "ip")
+            if start >= 0:
+                return kind, shorten(haystack, start, start + len(needle))
+    return None
+
+
+def _find(text: str, needle: str, *, standalone: bool) -> int:
+    if not standalone:
+        return text.find(needle)
+    match = re.search(rf"(?<![\w.]){re.escape(needle)}(?![\w]|\.\d)", text)
+    return match.start() if match else -1
+
+
+def find_other(text: str, *, versionish: bool = False) -> tuple[str, str] | None:
+    """The first email, public IP or phone number in ``text``, or None.
+
+    :param versionish: the property's name suggests a version, so an
+        IP-shaped value there is a version number, not an address.
+    """
+    for haystack in _haystacks(text):
+        for kind, finder in _FINDERS:
+            if kind == "public IP" and versionish:
+                continue
+            span = finder(haystack)
+            if span is not None:
+                return kind, shorten(haystack, *span)
+    return None
+
+
+def _email(text: str) -> tuple[int, int] | None:
+    for match in _EMAIL.finditer(text):
+        local, tld = match.group("local"), match.group("tld").lower()
+        if ".." in local or local.startswith(".") or tld in _FILE_TLDS:
+            continue
+        return match.span()
+    return None
+
+
+def _public_ip(text: str) -> tuple[int, int] | None:
+    for pattern in (_IPV4, _IPV6):
+        for match in pattern.finditer(text):
+            try:
+                address = ipaddress.ip_address(match.group(0))
+            except ValueError:
+                continue
+            if address.is_global and not address.is_multicast and not address.is_reserved:
+                return match.span()
+    return None
+
+
+def _phone(text: str) -> tuple[int, int] | None:
+    for match in _PHONE.finditer(text):
+        if _looks_like_phone(match.group(0)):
+            return match.span()
+    return None
+
+
+def _looks_like_phone(candidate: str) -> bool:
+    digits = sum(c.isdigit() for c in candidate)
+    if not 8 <= digits <= 15 or _DATE.match(candidate):
+        return False
+    plus, parens = candidate.startswith("+"), "(" in candidate
+    groups = re.findall(r"\d+", candidate)
+    if "." in candidate and not plus:
+        return False  # versions, IPs and decimals use dots; phones rarely without +
+    if not plus and not parens:
+        if len(groups) < 3:
+            return False
+        if all(len(group) == 3 for group in groups[1:]):
+            return False  # 10 000 000: a number grouped in thousands
+    return True
+
+
+_FINDERS: tuple[tuple[str, t.Callable[[str], tuple[int, int] | None]], ...] = (
+    ("email address", _email),
+    ("public IP", _public_ip),
+    ("phone number", _phone),
+)

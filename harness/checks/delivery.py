@@ -1,0 +1,142 @@
+"""Delivery checks: ``flush_on_shutdown`` and ``no_silent_drops``.
+
+Both compare what the app asked for with what reached the mock, by uuid:
+every message the SDK queued must arrive acknowledged once the process has
+stopped (the mock refuses the first batch after the stop signal, so only a
+registered ``shutdown()`` gets the events out), and every event-producing
+call must have returned a uuid that arrived::
+
+    flush_on_shutdown(run).evidence   # the missing uuids, with event names
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from harness.checks._events import acknowledged_uuids
+from harness.checks._events import evidence
+from harness.checks._events import exchange_by_index
+from harness.checks._events import plural
+from harness.checks._events import result
+from harness.checks._events import steps_by_uuid
+from harness.checks._events import unique_events
+from harness.verdict import Result
+from harness.verdict import Status
+
+if t.TYPE_CHECKING:
+    from harness.run import CaptureCall
+    from harness.run import Run
+
+EVENT_METHODS = frozenset(
+    {"capture", "capture_exception", "set", "set_once", "alias", "group_identify"}
+)
+_KILLED = frozenset({"SIGKILL", "KILL", "9"})
+
+
+def _killed(run: Run) -> bool:
+    process = run.process
+    if process is None:
+        return False
+    return process.exit_code == -9 or (process.stop_signal or "").upper() in _KILLED
+
+
+def flush_on_shutdown(run: Run) -> Result:
+    """Every enqueued uuid arrived in a batch the mock answered 200."""
+    check = "flush_on_shutdown"
+    if run.mode != "server":
+        return result(check, Status.SKIP, "only judged when the app runs as a stopped server")
+    process = run.process
+    if process is None:
+        return result(check, Status.ERROR, "not judged: the app's process outcome is missing")
+    if _killed(run):
+        return result(
+            check,
+            Status.ERROR,
+            f"not judged: the app did not stop on {process.stop_signal or 'its signal'} "
+            f"and had to be killed (exit code {process.exit_code})",
+        )
+    if not run.stop_fault_armed:
+        return result(check, Status.ERROR, "not judged: the mock's stop fault was not armed")
+    queued = {message.uuid: message for message in run.enqueued}
+    if not queued:
+        return result(check, Status.FAIL, "no events were produced")
+    delivered = acknowledged_uuids(run)
+    missing = [message for uuid, message in queued.items() if uuid not in delivered]
+    stopped = (
+        f"exit code {process.exit_code}, stopped by {process.stop_signal} "
+        f"in {process.stop_duration_s if process.stop_duration_s is not None else '?'} s"
+    )
+    if not missing:
+        return result(
+            check,
+            Status.PASS,
+            f"all {plural(len(queued), 'queued event')} were delivered ({stopped})",
+        )
+    exchanges = exchange_by_index(run)
+    items = [
+        evidence(
+            event=message.event,
+            uuid=message.uuid,
+            distinct_id=message.distinct_id,
+            exchange=exchanges.get(message.step) if message.step is not None else None,
+            note="never acknowledged",
+        )
+        for message in missing
+    ]
+    items.append({"note": stopped})
+    return result(
+        check,
+        Status.FAIL,
+        f"{len(missing)} of {plural(len(queued), 'queued event')} never arrived ({stopped})",
+        items,
+    )
+
+
+def _deduplicated(call: CaptureCall, exception_steps: set[int | None]) -> bool:
+    """``capture_exception`` returns None for an exception already captured:
+    a second report of one exception, not a drop, when one arrived for that request."""
+    return call.method == "capture_exception" and call.step in exception_steps
+
+
+def _call_evidence(call: CaptureCall, note: str) -> dict[str, t.Any]:
+    client = "no configured client" if call.client_id is None else f"client {call.client_id}"
+    return evidence(
+        method=call.method,
+        via=call.via,
+        event=call.event,
+        distinct_id=call.distinct_id,
+        uuid=call.uuid,
+        location=call.location,
+        note=f"{note} ({call.via} call, {client})",
+    )
+
+
+def no_silent_drops(run: Run) -> Result:
+    """Every event-producing SDK call returned a uuid that reached the mock."""
+    check = "no_silent_drops"
+    calls = [call for call in run.capture_calls if call.method in EVENT_METHODS]
+    if not calls:
+        return result(check, Status.SKIP, "the app made no event-producing PostHog calls")
+    events = unique_events(run)
+    arrived = {event.uuid for event in events if event.uuid is not None}
+    steps = steps_by_uuid(run)
+    exception_steps = {
+        steps.get(event.uuid) for event in events if event.event == "$exception" and event.uuid
+    }
+    items = []
+    for call in calls:
+        if call.uuid is None and not _deduplicated(call, exception_steps):
+            items.append(_call_evidence(call, "returned no uuid: the SDK dropped it"))
+        elif call.uuid is not None and call.uuid not in arrived:
+            items.append(_call_evidence(call, "its uuid never reached the mock"))
+    if not items:
+        return result(check, Status.PASS, f"all {plural(len(calls), 'call')} reached the mock")
+    first = items[0]
+    where = f" at {first['location']}" if "location" in first else ""
+    return result(
+        check,
+        Status.FAIL,
+        f"{len(items)} of {plural(len(calls), 'call')} produced nothing at the mock, "
+        f"e.g. {first['via']} {first['method']}(){where}",
+        items,
+    )

@@ -1,0 +1,263 @@
+"""``identify_on_signup`` and ``identify_on_login``: the user becomes a person.
+
+After the signup (login) exchanges, some event must identify the user: a
+``$set``/``$set_once`` (from ``set()``, ``set_once()`` or a context's
+``identify_context`` + ``set``) or, failing that, an identified capture. Its
+distinct id must not be the email or any canary, nor the anonymous header id;
+the user's next authenticated events must carry the same id and not be
+personless; and person properties must exist for that id somewhere::
+
+    identify_on_signup(run).summary   # "signup identified the user as 'u_42' ..."
+
+The SDK has no ``identify()`` (DESIGN.md), so the check reads what reached the
+wire, not which function the app called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+
+from harness.checks._events import events_by_exchange
+from harness.checks._events import evidence
+from harness.checks._events import is_personless
+from harness.checks._events import person_properties
+from harness.checks._events import result
+from harness.checks._events import unique_events
+from harness.verdict import Result
+from harness.verdict import Status
+
+if t.TYPE_CHECKING:
+    from harness.capture.records import CapturedEvent
+    from harness.run import Exchange
+    from harness.run import Run
+
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+# Steps that end "the user is logged in": the window of later events stops there.
+_WINDOW_ENDS = frozenset({"logout", "login", "signup"})
+# $create_alias is sent with the previous (anonymous) id by design.
+_NOT_IDENTITY = frozenset({"$create_alias"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Identification:
+    """The id the app identified the user as, and the event that showed it."""
+
+    distinct_id: str
+    event: CapturedEvent
+    exchange: Exchange
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The kind's own exchanges and the authenticated ones right after them."""
+
+    own: tuple[Exchange, ...]
+    later: tuple[Exchange, ...]
+
+
+def window(run: Run, kind: str) -> Window:
+    own = tuple(x for x in run.exchanges if x.kind == kind)
+    if not own:
+        return Window((), ())
+    last = max(x.index for x in own)
+    later: list[Exchange] = []
+    for exchange in sorted(run.exchanges, key=lambda x: x.index):
+        if exchange.index <= last:
+            continue
+        if exchange.user != "user" or exchange.kind in _WINDOW_ENDS or "logout" in exchange.step:
+            break
+        later.append(exchange)
+    return Window(own, tuple(later))
+
+
+def anonymous_ids(run: Run) -> set[str]:
+    """Every distinct-id header the scenario sent while no user was logged in."""
+    ids = {run.distinct_id_header} if run.distinct_id_header else set()
+    ids |= {
+        x.distinct_id_header
+        for x in run.exchanges
+        if x.user == "anonymous" and x.distinct_id_header
+    }
+    return ids
+
+
+def identification(run: Run, kind: str) -> Identification | None:
+    """The first identifying event in the window: person properties first, in
+    each exchange, then an identified (not personless, not anonymous) capture."""
+    span = window(run, kind)
+    grouped = events_by_exchange(run)
+    anonymous = anonymous_ids(run)
+    for exchange in span.own + span.later:
+        events = grouped.get(exchange.index, [])
+        for event in events:
+            if event.distinct_id and person_properties(event):
+                return Identification(event.distinct_id, event, exchange)
+        for event in events:
+            if _identified(event, anonymous):
+                return Identification(t.cast(str, event.distinct_id), event, exchange)
+    return None
+
+
+def _identified(event: CapturedEvent, anonymous: set[str]) -> bool:
+    return (
+        bool(event.distinct_id)
+        and event.distinct_id not in anonymous
+        and event.event not in _NOT_IDENTITY
+        and not is_personless(event)
+    )
+
+
+def _pii_in_id(run: Run, distinct_id: str) -> str | None:
+    """Which canary (or "an email address") the id carries, if any."""
+    lowered = distinct_id.lower()
+    if run.canaries is not None:
+        for kind, value in run.canaries.pii().items():
+            if len(value) >= 4 and value.lower() in lowered:
+                return f"the {kind} canary"
+    return "an email address" if _EMAIL_SHAPE.search(distinct_id) else None
+
+
+def _inconsistent(run: Run, ident: Identification, span: Window) -> list[dict[str, t.Any]]:
+    """Events in the window that carry another id, or are personless."""
+    grouped = events_by_exchange(run)
+    anonymous = anonymous_ids(run)
+    own = {x.index for x in span.own}
+    items = []
+    for exchange in span.own + span.later:
+        for event in grouped.get(exchange.index, []):
+            if event.event in _NOT_IDENTITY:
+                continue
+            # Before identification, the signup request's events may still be anonymous.
+            if exchange.index in own and (event.distinct_id in anonymous or is_personless(event)):
+                continue
+            if event.distinct_id != ident.distinct_id:
+                items.append(
+                    evidence(
+                        event=event,
+                        exchange=exchange,
+                        note=(
+                            f"distinct id {event.distinct_id!r}, but {ident.exchange.step} "
+                            f"identified the user as {ident.distinct_id!r} "
+                            f"(event {ident.event.uuid})"
+                        ),
+                    )
+                )
+            elif is_personless(event):
+                items.append(
+                    evidence(
+                        event=event,
+                        exchange=exchange,
+                        path=("properties.$process_person_profile"),
+                        value=False,
+                        note="personless: PostHog will not attach it to the person",
+                    )
+                )
+    return items
+
+
+def _has_person_properties(run: Run, distinct_id: str) -> bool:
+    return any(e.distinct_id == distinct_id and person_properties(e) for e in unique_events(run))
+
+
+def _window_evidence(run: Run, span: Window) -> list[dict[str, t.Any]]:
+    grouped = events_by_exchange(run)
+    items = [
+        evidence(
+            event=event, exchange=exchange, note="personless" if is_personless(event) else None
+        )
+        for exchange in span.own + span.later
+        for event in grouped.get(exchange.index, [])
+    ]
+    return items or [evidence(exchange=x, note="no event") for x in span.own]
+
+
+def judge(run: Run, check: str, kind: str) -> tuple[Result, Identification | None]:
+    """The verdict for one kind, and the identification it found (for login)."""
+    span = window(run, kind)
+    if not span.own:
+        reason = run.steps_skipped.get(kind) or f"the app has no {kind} route"
+        return result(check, Status.SKIP, reason), None
+    ident = identification(run, kind)
+    if ident is None:
+        return result(
+            check,
+            Status.FAIL,
+            f"no event identified the user after {kind}: no "
+            "$set/$set_once and no identified capture",
+            _window_evidence(run, span),
+        ), None
+    quoted = evidence(
+        event=ident.event, exchange=ident.exchange, note=f"identified as {ident.distinct_id!r}"
+    )
+    leak = _pii_in_id(run, ident.distinct_id)
+    if leak:
+        return result(
+            check,
+            Status.FAIL,
+            f"{kind} identified the user by {leak}: distinct id {ident.distinct_id!r}",
+            [quoted],
+        ), ident
+    if ident.distinct_id in anonymous_ids(run):
+        return result(
+            check,
+            Status.FAIL,
+            f"{kind} identified the user as the anonymous header "
+            f"id {ident.distinct_id!r}, not a stable user id",
+            [quoted],
+        ), ident
+    items = _inconsistent(run, ident, span)
+    if items:
+        return result(
+            check,
+            Status.FAIL,
+            f"{len(items)} event(s) of the user after {kind} {_why(items)}",
+            [quoted, *items],
+        ), ident
+    if not _has_person_properties(run, ident.distinct_id):
+        return result(
+            check,
+            Status.FAIL,
+            f"no person properties ($set/$set_once) were sent for {ident.distinct_id!r}",
+            [quoted],
+        ), ident
+    later = sum(len(events_by_exchange(run).get(x.index, [])) for x in span.later)
+    note = "" if later else " (no later events to compare)"
+    return result(
+        check,
+        Status.PASS,
+        f"{kind} identified the user as {ident.distinct_id!r}, with person properties{note}",
+        [quoted],
+    ), ident
+
+
+def _why(items: list[dict[str, t.Any]]) -> str:
+    if all("path" in item for item in items):
+        return "are personless ($process_person_profile false)"
+    ids = sorted({str(item.get("distinct_id")) for item in items if "path" not in item})
+    return f"carry another distinct id ({', '.join(ids[:3])})"
+
+
+def identify_on_signup(run: Run) -> Result:
+    """The user is identified, with person properties, at signup."""
+    return judge(run, "identify_on_signup", "signup")[0]
+
+
+def identify_on_login(run: Run) -> Result:
+    """The same at login, and with the id signup gave the user."""
+    verdict, ident = judge(run, "identify_on_login", "login")
+    if verdict.status is not Status.PASS or ident is None:
+        return verdict
+    first = identification(run, "signup")
+    if first is None or first.distinct_id == ident.distinct_id:
+        return verdict
+    return result(
+        "identify_on_login",
+        Status.FAIL,
+        f"login identified the user as {ident.distinct_id!r}, signup as {first.distinct_id!r}",
+        [
+            evidence(event=first.event, exchange=first.exchange, note="at signup"),
+            evidence(event=ident.event, exchange=ident.exchange, note="at login"),
+        ],
+    )

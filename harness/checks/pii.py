@@ -1,0 +1,184 @@
+"""``no_pii_in_events``: no personal data in event properties.
+
+Person properties (``$set``/``$set_once``) are where a user's email and name
+belong; event properties are copied into every analytics query, export and
+warehouse sync, so personal data there is a leak::
+
+    no_pii_in_events(run).summary
+    # "3 of 12 events carry personal data: the email canary in properties.email"
+
+What is searched: every value (and dict key) under ``properties``, nested
+values, URLs and query strings included, decoded if URL-encoded.
+
+- The scenario's canaries (exact, case-insensitive, also URL-encoded) fail
+  wherever they appear, SDK-owned keys included, with two exceptions that
+  warn: inside ``$exception_*`` (an exception message or a captured source
+  line) and in ``$ip`` (the SDK's Flask integration adds the request's IP).
+- Other email addresses, public IPs and formatted phone numbers fail too, but
+  only outside the keys the SDK itself owns (``$lib_version``, ``$os*``...),
+  and an IP-shaped value under a key naming a version is a version. Those
+  detectors favour precision over recall (see :mod:`harness.checks._detect`):
+  a false fail on a correct app costs more trust than a missed odd format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from harness.checks._detect import canary_needles
+from harness.checks._detect import find_canary
+from harness.checks._detect import find_other
+from harness.checks._events import evidence
+from harness.checks._events import exchange_map
+from harness.checks._events import plural
+from harness.checks._events import result
+from harness.checks._events import unique_events
+from harness.checks._events import walk
+from harness.verdict import Result
+from harness.verdict import Status
+
+if t.TYPE_CHECKING:
+    from harness.capture.records import CapturedEvent
+    from harness.run import Run
+
+CHECK = "no_pii_in_events"
+_PERSON_KEYS = frozenset({"$set", "$set_once"})
+_SDK_KEYS = frozenset(
+    {
+        "$lib",
+        "$lib_version",
+        "$is_server",
+        "$session_id",
+        "$insert_id",
+        "$context_tags",
+        "$user_agent",
+        "$raw_user_agent",
+        "$request_method",
+        "$request_route",
+    }
+)
+_SDK_PREFIXES = ("$os", "$geoip", "$python", "$exception", "$feature", "$active_feature")
+IP_NOTE = (
+    "$ip is added by the SDK's Flask integration (the request's remote address); PostHog "
+    "uses it for GeoIP. If you do not want IPs stored, drop it in a before_send hook "
+    "(event['properties'].pop('$ip', None)) and keep disable_geoip=True"
+)
+EXCEPTION_NOTE = (
+    "only inside the exception's message or captured source lines; consider masking "
+    "(code variables mask patterns) or not putting user data in exception messages"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One piece of personal data at one property path of one event."""
+
+    event: CapturedEvent
+    path: str
+    what: str  # "the email canary", "an email address", "$ip"...
+    value: str
+    status: Status
+    note: str | None = None
+
+
+def _top_key(path: str) -> str:
+    return path.split(".", 2)[1].split("[", 1)[0].removesuffix("{key}")
+
+
+def _sdk_owned(key: str) -> bool:
+    return key in _SDK_KEYS or key.startswith(_SDK_PREFIXES)
+
+
+def _versionish(path: str) -> bool:
+    return "version" in path.lower()
+
+
+def _text(leaf: t.Any) -> str | None:
+    if isinstance(leaf, str):
+        return leaf
+    if isinstance(leaf, int | float) and not isinstance(leaf, bool):
+        return str(leaf)
+    return None
+
+
+def _leaf_finding(
+    event: CapturedEvent, path: str, leaf: t.Any, needles: list[tuple[str, str]]
+) -> Finding | None:
+    text = _text(leaf)
+    key = _top_key(path)
+    if text is None or not text or key in _PERSON_KEYS:
+        return None
+    hit = find_canary(text, needles)
+    if path.endswith("{key}"):
+        # A key is a name the app chose: only a canary there is data.
+        return (
+            None
+            if hit is None
+            else Finding(event, path, f"the {hit[0]} canary", hit[1], Status.FAIL)
+        )
+    if key == "$ip":
+        what = f"the request's IP (the {hit[0]} canary)" if hit else "the request's IP"
+        return Finding(event, path, what, hit[1] if hit else text, Status.WARN, IP_NOTE)
+    if hit is not None:
+        if key.startswith("$exception"):
+            return Finding(event, path, f"the {hit[0]} canary", hit[1], Status.WARN, EXCEPTION_NOTE)
+        return Finding(event, path, f"the {hit[0]} canary", hit[1], Status.FAIL)
+    if _sdk_owned(key) or not isinstance(leaf, str):
+        return None
+    other = find_other(text, versionish=_versionish(path))
+    if other is None:
+        return None
+    return Finding(event, path, f"a {other[0]}", other[1], Status.FAIL)
+
+
+def findings(run: Run) -> list[Finding]:
+    """Every personal-data finding, once per (event, path)."""
+    pii = run.canaries.pii() if run.canaries is not None else {}
+    needles = canary_needles(pii)
+    found: list[Finding] = []
+    for event in unique_events(run):
+        for path, leaf in walk(event.properties, "properties"):
+            finding = _leaf_finding(event, path, leaf, needles)
+            if finding is not None:
+                found.append(finding)
+    return found
+
+
+def _summary(found: list[Finding], total: int, status: Status) -> str:
+    chosen = [f for f in found if f.status is status]
+    events = {id(f.event) for f in chosen}
+    places: dict[str, list[str]] = {}
+    for finding in chosen:
+        paths = places.setdefault(finding.what, [])
+        if finding.path not in paths:
+            paths.append(finding.path)
+    parts = [f"{what} in {', '.join(paths[:3])}" for what, paths in list(places.items())[:3]]
+    verb = "carry personal data" if status is Status.FAIL else "carry data to review"
+    return f"{len(events)} of {plural(total, 'event')} {verb}: {'; '.join(parts)}"
+
+
+def no_pii_in_events(run: Run) -> Result:
+    """No canary, other email, public IP or phone number in event properties."""
+    events = unique_events(run)
+    if not events:
+        return result(CHECK, Status.SKIP, "no event was captured")
+    found = findings(run)
+    by_uuid = exchange_map(run)
+    items = [
+        evidence(
+            event=f.event,
+            exchange=by_uuid.get(f.event.uuid) if f.event.uuid else None,
+            path=f.path,
+            value=f.value,
+            note=f"{f.what}" + (f": {f.note}" if f.note else ""),
+        )
+        for f in sorted(found, key=lambda f: f.status is not Status.FAIL)
+    ]
+    if any(f.status is Status.FAIL for f in found):
+        return result(CHECK, Status.FAIL, _summary(found, len(events), Status.FAIL), items)
+    if found:
+        return result(CHECK, Status.WARN, _summary(found, len(events), Status.WARN), items)
+    return result(
+        CHECK, Status.PASS, f"no personal data in the properties of {plural(len(events), 'event')}"
+    )

@@ -1,0 +1,92 @@
+"""Pytest fixtures for a user's own in-process tests of their PostHog integration.
+
+Every ``requests`` call in the test is intercepted (see
+:mod:`harness.capture.intercept`): PostHog's go to the mock, anything else is
+refused. With this module loaded as a plugin::
+
+    def test_signup_identifies(client, posthog_events):
+        client.post("/signup", data={"email": "a@example.com"})
+        app.posthog.flush()  # the app's own PostHog client: no 5 s wait
+        posthog_events.wait(1)
+        assert posthog_events.persons()[0].set == {"email": "a@example.com"}
+
+    def test_survives_an_outage(client, posthog_mock):
+        posthog_mock.faults.fail_next(status=503)
+        ...
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from harness.capture.intercept import InProcessMock
+from harness.capture.intercept import intercept
+from harness.capture.records import CapturedEvent
+from harness.capture.store import CaptureStore
+
+
+class EventsView:
+    """A live, read-only view of the events the mock captured (every copy,
+    retries included; see :meth:`unique`)."""
+
+    def __init__(self, store: CaptureStore) -> None:
+        self.store = store
+
+    def __len__(self) -> int:
+        return len(self.store.events())
+
+    def __iter__(self) -> t.Iterator[CapturedEvent]:
+        return iter(self.store.events())
+
+    def __getitem__(self, index: int) -> CapturedEvent:
+        return self.store.events()[index]
+
+    def __repr__(self) -> str:
+        names = [e.event for e in self.store.events()]
+        return f"<EventsView {len(names)} events: {names!r}>"
+
+    def unique(self) -> list[CapturedEvent]:
+        """One copy per uuid, the acknowledged one when there is one."""
+        return self.store.events(unique=True)
+
+    def named(self, event: str) -> list[CapturedEvent]:
+        return [e for e in self.store.events() if e.event == event]
+
+    def for_distinct_id(self, distinct_id: str) -> list[CapturedEvent]:
+        return [e for e in self.store.events() if e.distinct_id == distinct_id]
+
+    def persons(self) -> list[CapturedEvent]:
+        """Events that carry person properties (``$set`` / ``$set_once``)."""
+        return [e for e in self.store.events() if e.set is not None or e.set_once is not None]
+
+    def wait(self, count: int = 1, timeout: float = 5.0) -> list[CapturedEvent]:
+        """Wait until at least ``count`` events arrived; fail the test if not.
+
+        The SDK sends from a background thread: call ``client.flush()`` first
+        rather than waiting out its flush interval.
+        """
+        waited = self.store.wait_for(lambda s: len(s.events()) >= count, timeout)
+        if not waited.result:
+            got = [e.event for e in self.store.events()]
+            pytest.fail(
+                f"expected at least {count} PostHog event(s) within {timeout}s, got "
+                f"{len(got)}: {got!r}. Did the app call client.flush() (or shutdown())?"
+            )
+        return self.store.events()
+
+
+@pytest.fixture
+def posthog_mock() -> t.Iterator[InProcessMock]:
+    """An active in-process PostHog mock, empty at the start of each test."""
+    with intercept() as mock:
+        mock.store.clear()
+        yield mock
+        mock.store.check()
+
+
+@pytest.fixture
+def posthog_events(posthog_mock: InProcessMock) -> EventsView:
+    """The events captured during this test."""
+    return EventsView(posthog_mock.store)

@@ -1,0 +1,164 @@
+"""boots, boots_without_posthog_env, key_from_env, host_from_env, single_client,
+exception_autocapture: the good run passes; each defect fails with its evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from checks_runs import CLIENT
+from checks_runs import SPECS
+from checks_runs import build
+from checks_runs import edit
+from checks_runs import good_run
+
+from harness.checks import boots
+from harness.checks import boots_without_posthog_env
+from harness.checks import exception_autocapture
+from harness.checks import host_from_env
+from harness.checks import key_from_env
+from harness.checks import single_client
+from harness.run import BootFailure
+from harness.run import NoEnvBoot
+from harness.run import Phase
+from harness.run import SourceLocation
+from harness.run import StaticFacts
+from harness.verdict import Status
+
+KEY_ERROR = (
+    "Traceback (most recent call last):\n"
+    '  File "/apps/reference/app.py", line 8, in <module>\n'
+    '    KEY = os.environ["POSTHOG_API_KEY"]\n'
+    "KeyError: 'POSTHOG_API_KEY'\n"
+)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        boots,
+        boots_without_posthog_env,
+        key_from_env,
+        host_from_env,
+        single_client,
+        exception_autocapture,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_good_run_passes(check) -> None:
+    assert check(good_run()).status is Status.PASS
+
+
+def _first_get_answers(status: int, body: str = ""):
+    run = good_run()
+    first = dataclasses.replace(run.exchanges[0], status=status, body_excerpt=body)
+    return dataclasses.replace(run, exchanges=(first, *run.exchanges[1:]))
+
+
+def test_boots_fails_on_a_5xx_quoting_the_response() -> None:
+    verdict = boots(_first_get_answers(500, "Internal Server Error: db missing"))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == "GET / answered 500: the app does not serve"
+    assert verdict.evidence[0]["value"] == "Internal Server Error: db missing"
+    assert verdict.evidence[0]["request"] == "GET / (step 0: anon_browse)"
+
+
+def test_boots_passes_on_a_404() -> None:
+    assert boots(_first_get_answers(404)).status is Status.PASS
+
+
+def test_boots_errors_when_nothing_was_sent() -> None:
+    assert boots(good_run(exchanges=())).status is Status.ERROR
+
+
+def test_boots_without_env_warns_with_traceback_and_unset_names() -> None:
+    failure = BootFailure(Phase.IMPORT, "the module raised", app_raised=True, detail=KEY_ERROR)
+    no_env = NoEnvBoot(served=False, status=None, unset=("POSTHOG_API_KEY",), failure=failure)
+    verdict = boots_without_posthog_env(good_run(no_env_boot=no_env))
+    assert verdict.status is Status.WARN
+    assert "KeyError: 'POSTHOG_API_KEY'" in verdict.summary
+    assert verdict.evidence[0]["location"] == "app.py:8"
+    assert verdict.evidence[0]["unset"] == "POSTHOG_API_KEY"
+
+
+def test_boots_without_env_warns_on_a_5xx() -> None:
+    no_env = NoEnvBoot(served=True, status=500, unset=("POSTHOG_API_KEY",))
+    verdict = boots_without_posthog_env(good_run(no_env_boot=no_env))
+    assert verdict.status is Status.WARN
+    assert "status 500" in verdict.summary
+
+
+def test_key_from_env_fails_on_another_key_redacted() -> None:
+    run = build(edit(SPECS, "note_created", api_key="phc_hardcoded_in_source_123"))
+    verdict = key_from_env(run)
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == "1 of 11 events carry another key"
+    item = verdict.evidence[0]
+    assert (item["event"], item["value"]) == ("note_created", "phc_hard…")
+    assert "phc_hardcoded_in_source_123" not in repr(verdict)
+
+
+def test_key_from_env_fails_on_a_literal_key_in_the_tree() -> None:
+    site = SourceLocation("config.py", 3, 'KEY = "phc_abcdef1234567890"')
+    verdict = key_from_env(good_run(static=StaticFacts(literal_keys=(site,))))
+    assert verdict.status is Status.FAIL
+    assert "config.py:3" in verdict.summary
+    assert verdict.evidence[0]["value"] == 'KEY = "phc_ab…"'
+
+
+def test_key_from_env_fails_when_no_event_arrived() -> None:
+    verdict = key_from_env(good_run(events=()))
+    assert (verdict.status, verdict.summary) == (Status.FAIL, "no event reached the mock")
+
+
+def test_host_from_env_fails_on_a_redirected_request_with_the_hardcoded_site() -> None:
+    run = good_run()
+    redirected = dataclasses.replace(run.requests[0], original_host="us.i.posthog.com")
+    site = SourceLocation("app.py", 13, 'host="https://us.i.posthog.com"')
+    run = dataclasses.replace(
+        run, requests=(redirected, *run.requests[1:]), static=StaticFacts(hardcoded_hosts=(site,))
+    )
+    verdict = host_from_env(run)
+    assert verdict.status is Status.FAIL
+    assert "us.i.posthog.com" in verdict.summary
+    assert "app.py:13" in verdict.summary
+    assert verdict.evidence[0]["value"] == "us.i.posthog.com"
+    assert verdict.evidence[1]["location"] == "app.py:13"
+
+
+def test_host_from_env_fails_when_no_capture_request_arrived() -> None:
+    verdict = host_from_env(good_run(requests=()))
+    assert verdict.summary == "no capture request reached the mock"
+
+
+def test_single_client_fails_on_clients_built_per_request() -> None:
+    per_request = tuple(
+        dataclasses.replace(
+            CLIENT, client_id=i, phase="request", step=i, location=SourceLocation("views.py", 21)
+        )
+        for i in range(3)
+    )
+    verdict = single_client(good_run(clients=per_request))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == "3 keyed clients were built: built per request (3 during requests)"
+    assert [e["location"] for e in verdict.evidence] == ["views.py:21"] * 3
+    assert "phc_veri…" in repr(verdict.evidence[0]["value"])
+    assert "k7q2abcdef" not in repr(verdict)
+
+
+def test_single_client_ignores_an_unkeyed_client_and_fails_with_none() -> None:
+    unkeyed = dataclasses.replace(CLIENT, api_key=None)
+    verdict = single_client(good_run(clients=(unkeyed,)))
+    assert (verdict.status, verdict.summary) == (
+        Status.FAIL,
+        "no PostHog client with an api key was built",
+    )
+
+
+def test_exception_autocapture_fails_quoting_site_and_kwargs() -> None:
+    off = dataclasses.replace(CLIENT, kwargs={"project_api_key": "x", "host": "h"})
+    verdict = exception_autocapture(good_run(clients=(off,)))
+    assert verdict.status is Status.FAIL
+    assert "app.py:12" in verdict.summary
+    assert verdict.evidence[0]["location"] == "app.py:12"
+    assert verdict.evidence[0]["value"]["host"] == "h"

@@ -1,0 +1,188 @@
+"""exception_captured, flush_on_shutdown, no_silent_drops: both ways, with evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from checks_runs import ANON
+from checks_runs import SPECS
+from checks_runs import Spec
+from checks_runs import build
+from checks_runs import edit
+from checks_runs import edit_uuid
+from checks_runs import good_run
+
+from harness.checks import exception_captured
+from harness.checks import flush_on_shutdown
+from harness.checks import no_silent_drops
+from harness.run import ProcessOutcome
+from harness.verdict import Status
+
+PROBE_UUID = "00000000-0000-4000-8000-000000000010"
+
+
+@pytest.mark.parametrize(
+    "check", [exception_captured, flush_on_shutdown, no_silent_drops], ids=lambda f: f.__name__
+)
+def test_good_run_passes(check) -> None:
+    assert check(good_run()).status is Status.PASS
+
+
+def _probe_answers(status: int):
+    run = good_run()
+    probe = dataclasses.replace(run.exchanges[9], status=status)
+    return dataclasses.replace(run, exchanges=(*run.exchanges[:9], probe, *run.exchanges[10:]))
+
+
+def test_exception_captured_fails_when_no_exception_event_arrived() -> None:
+    verdict = exception_captured(build(edit(SPECS, "$exception", arrives=False)))
+    assert verdict.status is Status.FAIL
+    assert "GET /__posthog_verify__/raise raised but no $exception arrived" in verdict.summary
+    assert verdict.evidence[0]["request"] == "GET /__posthog_verify__/raise (step 9: probe)"
+    assert {e.get("event") for e in verdict.evidence[1:]} == {"page_viewed"}
+
+
+def test_exception_captured_fails_on_duplicates_quoting_both_uuids() -> None:
+    twin = dataclasses.replace(SPECS[9], uuid="00000000-0000-4000-8000-000000000099")
+    verdict = exception_captured(build((*SPECS, twin)))
+    assert verdict.status is Status.FAIL
+    assert PROBE_UUID in verdict.summary
+    assert twin.uuid in verdict.summary
+    assert {e["uuid"] for e in verdict.evidence} == {PROBE_UUID, twin.uuid}
+
+
+def test_exception_captured_fails_on_the_wrong_type() -> None:
+    props = {"$exception_list": [{"type": "InternalServerError", "value": "500"}]}
+    verdict = exception_captured(build(edit(SPECS, "$exception", properties=props)))
+    assert verdict.status is Status.FAIL
+    assert "'InternalServerError'" in verdict.summary
+    assert verdict.evidence[0]["uuid"] == PROBE_UUID
+
+
+def test_exception_captured_fails_when_the_error_is_swallowed_into_a_200() -> None:
+    verdict = exception_captured(_probe_answers(200))
+    assert verdict.status is Status.FAIL
+    assert "answered 200" in verdict.summary
+    assert verdict.evidence[0]["status"] == 200
+
+
+def test_exception_captured_fails_on_another_distinct_id() -> None:
+    verdict = exception_captured(build(edit(SPECS, "$exception", distinct_id="random-1")))
+    assert verdict.status is Status.FAIL
+    assert verdict.evidence[0]["header"] == ANON
+    assert "'random-1'" in verdict.evidence[0]["note"]
+
+
+def test_exception_distinct_id_is_left_to_the_header_check_when_no_event_follows_it() -> None:
+    specs = tuple(
+        dataclasses.replace(s, distinct_id=f"random-{i}") if s.distinct_id == ANON else s
+        for i, s in enumerate(SPECS)
+    )
+    assert exception_captured(build(specs)).status is Status.PASS
+
+
+def test_exception_found_by_the_probe_canary_without_attribution() -> None:
+    verdict = exception_captured(build(edit(SPECS, "$exception", step=None)))
+    assert verdict.status is Status.PASS
+
+
+def test_exception_captured_skips_without_a_probe() -> None:
+    run = good_run()
+    run = dataclasses.replace(
+        run,
+        exchanges=tuple(x for x in run.exchanges if x.kind != "probe"),
+        steps_skipped={"probe": "the probe route could not be added: app is not Flask"},
+    )
+    verdict = exception_captured(run)
+    assert (verdict.status, verdict.summary) == (
+        Status.SKIP,
+        "the probe route could not be added: app is not Flask",
+    )
+
+
+def test_flush_fails_listing_the_missing_uuids_exit_code_and_duration() -> None:
+    run = good_run()
+    never_retried = tuple(e for e in run.events if e.request_seq != 2)
+    verdict = flush_on_shutdown(dataclasses.replace(run, events=never_retried))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == (
+        "3 of 11 queued events never arrived (exit code 0, stopped by SIGTERM in 1.4 s)"
+    )
+    missing = {(e["event"], e["uuid"]) for e in verdict.evidence if "uuid" in e}
+    assert ("$exception", PROBE_UUID) in missing
+    assert len(missing) == 3
+
+
+def test_flush_fails_when_nothing_was_produced() -> None:
+    verdict = flush_on_shutdown(good_run(enqueued=()))
+    assert (verdict.status, verdict.summary) == (Status.FAIL, "no events were produced")
+
+
+@pytest.mark.parametrize(
+    "process",
+    [
+        pytest.param(ProcessOutcome(1, -9, "SIGKILL", 10.0), id="sigkill"),
+        pytest.param(ProcessOutcome(1, -9, "SIGTERM", 10.0), id="exit-minus-9"),
+    ],
+)
+def test_flush_errors_when_the_process_had_to_be_killed(process: ProcessOutcome) -> None:
+    verdict = flush_on_shutdown(good_run(process=process))
+    assert verdict.status is Status.ERROR
+    assert "had to be killed (exit code -9)" in verdict.summary
+
+
+def test_flush_errors_when_the_stop_fault_was_not_armed() -> None:
+    assert flush_on_shutdown(good_run(stop_fault_armed=False)).status is Status.ERROR
+
+
+def test_no_silent_drops_fails_on_a_module_call_that_went_nowhere() -> None:
+    dropped = Spec(
+        "00000000-0000-4000-8000-000000000077",
+        "signup_tracked",
+        2,
+        "user_42",
+        via="module",
+        line=63,
+        arrives=False,
+        returns_uuid=False,
+    )
+    verdict = no_silent_drops(build((*SPECS, dropped)))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == (
+        "1 of 12 calls produced nothing at the mock, e.g. module capture() at app.py:63"
+    )
+    item = verdict.evidence[0]
+    assert item["location"] == "app.py:63"
+    assert "no configured client" in item["note"]
+
+
+def test_no_silent_drops_fails_on_a_uuid_that_never_arrived() -> None:
+    verdict = no_silent_drops(build(edit(SPECS, "note_created", arrives=False)))
+    assert verdict.status is Status.FAIL
+    assert verdict.evidence[0]["uuid"] == "00000000-0000-4000-8000-000000000005"
+    assert "never reached the mock" in verdict.evidence[0]["note"]
+
+
+def test_a_second_capture_of_an_already_captured_exception_is_not_a_drop() -> None:
+    again = Spec(
+        "00000000-0000-4000-8000-000000000088",
+        "$exception",
+        9,
+        ANON,
+        method="capture_exception",
+        returns_uuid=False,
+        arrives=False,
+    )
+    assert no_silent_drops(build((*SPECS, again))).status is Status.PASS
+
+
+def test_no_silent_drops_skips_when_the_app_made_no_calls() -> None:
+    verdict = no_silent_drops(good_run(capture_calls=()))
+    assert verdict.status is Status.SKIP
+
+
+def test_flush_counts_a_retried_event_once_acknowledged() -> None:
+    run = build(edit_uuid(SPECS, PROBE_UUID, batch=1))
+    assert sum(e.uuid == PROBE_UUID for e in run.events) == 2
+    assert flush_on_shutdown(run).status is Status.PASS

@@ -1,0 +1,172 @@
+"""identify_on_signup, identify_on_login, distinct_id_from_header,
+session_id_from_header: both ways, with evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from checks_runs import ANON
+from checks_runs import EMAIL
+from checks_runs import SESSION
+from checks_runs import SPECS
+from checks_runs import USER_ID
+from checks_runs import build
+from checks_runs import edit
+from checks_runs import edit_uuid
+from checks_runs import exchanges
+from checks_runs import good_run
+
+from harness.checks import distinct_id_from_header
+from harness.checks import identify_on_login
+from harness.checks import identify_on_signup
+from harness.checks import session_id_from_header
+from harness.verdict import Status
+
+
+@pytest.mark.parametrize(
+    "check",
+    [identify_on_signup, identify_on_login, distinct_id_from_header, session_id_from_header],
+    ids=lambda f: f.__name__,
+)
+def test_good_run_passes(check) -> None:
+    assert check(good_run()).status is Status.PASS
+
+
+def test_signup_pass_names_the_id() -> None:
+    assert "as 'user_42', with person properties" in identify_on_signup(good_run()).summary
+
+
+def test_signup_fails_without_identification() -> None:
+    specs = tuple(
+        dataclasses.replace(s, distinct_id=ANON, set=None, method="capture")
+        if s.step in (2, 3, 4)
+        else s
+        for s in SPECS
+    )
+    verdict = identify_on_signup(build(specs))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary.startswith("no event identified the user after signup")
+    assert {e["distinct_id"] for e in verdict.evidence} == {ANON}
+
+
+def test_signup_fails_on_the_email_as_distinct_id() -> None:
+    specs = tuple(
+        dataclasses.replace(s, distinct_id=EMAIL.lower()) if s.distinct_id == USER_ID else s
+        for s in SPECS
+    )
+    verdict = identify_on_signup(build(specs))
+    assert verdict.status is Status.FAIL
+    assert "by the email canary" in verdict.summary
+    assert verdict.evidence[0]["distinct_id"] == EMAIL.lower()
+
+
+def test_signup_fails_on_the_anonymous_id() -> None:
+    specs = tuple(
+        dataclasses.replace(s, distinct_id=ANON) if s.distinct_id == USER_ID else s for s in SPECS
+    )
+    verdict = identify_on_signup(build(specs))
+    assert verdict.status is Status.FAIL
+    assert "anonymous header id 'anon-k7q2-0001'" in verdict.summary
+
+
+def test_signup_fails_on_a_fresh_random_id_per_request_quoting_two_ids() -> None:
+    specs = tuple(
+        dataclasses.replace(s, distinct_id=f"rand-{s.uuid[-4:]}") if s.distinct_id == USER_ID else s
+        for s in SPECS
+    )
+    verdict = identify_on_signup(build(specs))
+    assert verdict.status is Status.FAIL
+    ids = {e["distinct_id"] for e in verdict.evidence}
+    assert {"rand-0002", "rand-0004"} <= ids
+    assert "carry another distinct id" in verdict.summary
+
+
+def test_signup_fails_on_personless_later_events() -> None:
+    run = build(
+        edit(SPECS, "dashboard_viewed", properties={"notes": 0, "$process_person_profile": False})
+    )
+    verdict = identify_on_signup(run)
+    assert verdict.status is Status.FAIL
+    assert "personless" in verdict.summary
+    item = verdict.evidence[1]
+    assert (item["path"], item["value"]) == ("properties.$process_person_profile", False)
+
+
+def test_signup_fails_without_person_properties() -> None:
+    specs = tuple(s for s in SPECS if s.event != "$set")
+    verdict = identify_on_signup(build(specs))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == "no person properties ($set/$set_once) were sent for 'user_42'"
+    assert verdict.evidence[0]["event"] == "user_signed_up"
+
+
+def test_signup_skips_when_the_app_has_no_signup_route() -> None:
+    kept = tuple(x for x in exchanges() if x.kind != "signup")
+    run = good_run(exchanges=kept, steps_skipped={"signup": "no route matches /signup"})
+    verdict = identify_on_signup(run)
+    assert (verdict.status, verdict.summary) == (Status.SKIP, "no route matches /signup")
+
+
+def test_login_fails_when_it_identifies_another_id_than_signup() -> None:
+    specs = tuple(
+        dataclasses.replace(s, distinct_id="user_42_login")
+        if s.step in (7, 8) and s.distinct_id == USER_ID
+        else s
+        for s in SPECS
+    )
+    run = build(specs, exchanges=exchanges())
+    run = dataclasses.replace(
+        run,
+        exchanges=tuple(
+            dataclasses.replace(x, distinct_id_header="user_42_login") if x.index == 8 else x
+            for x in run.exchanges
+        ),
+    )
+    verdict = identify_on_login(run)
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == "login identified the user as 'user_42_login', signup as 'user_42'"
+    assert [e["note"] for e in verdict.evidence] == ["at signup", "at login"]
+
+
+def test_login_skips_without_a_login_route() -> None:
+    kept = tuple(x for x in exchanges() if x.kind != "login")
+    assert identify_on_login(good_run(exchanges=kept)).status is Status.SKIP
+
+
+def test_distinct_id_from_header_fails_quoting_header_and_id() -> None:
+    verdict = distinct_id_from_header(build(edit(SPECS, "page_viewed", distinct_id="server")))
+    assert verdict.status is Status.FAIL
+    assert "2 of 3 events" in verdict.summary
+    item = verdict.evidence[0]
+    assert (item["header"], item["distinct_id"], item["event"]) == (ANON, "server", "page_viewed")
+
+
+def test_distinct_id_from_header_fails_without_anonymous_events() -> None:
+    specs = tuple(s for s in SPECS if s.distinct_id != ANON)
+    verdict = distinct_id_from_header(build(specs))
+    assert verdict.status is Status.FAIL
+    assert "no event was produced" in verdict.summary
+
+
+def test_session_id_from_header_fails_on_a_missing_session() -> None:
+    run = good_run()
+    stripped = dataclasses.replace(
+        run.events[0],
+        properties={k: v for k, v in run.events[0].properties.items() if k != "$session_id"},
+    )
+    verdict = session_id_from_header(dataclasses.replace(run, events=(stripped, *run.events[1:])))
+    assert verdict.status is Status.FAIL
+    item = verdict.evidence[0]
+    assert (item["path"], item["value"], item["header"]) == (
+        "properties.$session_id",
+        "(missing)",
+        SESSION,
+    )
+
+
+def test_session_id_from_header_fails_on_another_session() -> None:
+    run = build(edit_uuid(SPECS, SPECS[3].uuid, properties={"$session_id": "server-session"}))
+    verdict = session_id_from_header(run)
+    assert verdict.status is Status.FAIL
+    assert "'server-session'" in verdict.summary

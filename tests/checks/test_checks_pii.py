@@ -1,0 +1,160 @@
+"""no_pii_in_events: canaries anywhere (encoded, nested), other PII precisely."""
+
+from __future__ import annotations
+
+import typing as t
+import urllib.parse
+
+import pytest
+from checks_runs import CANARIES
+from checks_runs import EMAIL
+from checks_runs import SPECS
+from checks_runs import build
+from checks_runs import edit
+from checks_runs import good_run
+
+from harness.checks import no_pii_in_events
+from harness.checks._detect import find_other
+from harness.verdict import Status
+
+
+def _with(**props: t.Any):
+    return build(edit(SPECS, "note_created", properties={"length": 20, **props}))
+
+
+def test_good_run_passes_and_person_properties_are_exempt() -> None:
+    run = good_run()
+    assert any(e.set and EMAIL in e.set.values() for e in run.events)
+    assert no_pii_in_events(run).status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("props", "path", "shown"),
+    [
+        pytest.param({"email": EMAIL}, "properties.email", EMAIL, id="email-plain"),
+        pytest.param({"email": EMAIL.upper()}, "properties.email", EMAIL.upper(), id="email-case"),
+        pytest.param(
+            {"$current_url": "http://h/x?e=" + urllib.parse.quote(EMAIL, safe="")},
+            "properties.$current_url",
+            "ada.canary.k7q2%40example.org",
+            id="email-in-query-string",
+        ),
+        pytest.param(
+            {"q": urllib.parse.quote_plus(CANARIES.name)},
+            "properties.q",
+            "Zelda+Quuxbridge+K7q2",
+            id="name-quote-plus",
+        ),
+        pytest.param(
+            {"user": {"contacts": ["x", {"tel": CANARIES.phone}]}},
+            "properties.user.contacts[1].tel",
+            CANARIES.phone,
+            id="phone-nested",
+        ),
+        pytest.param({"body": CANARIES.text}, "properties.body", CANARIES.text, id="text"),
+        pytest.param({"client_ip": CANARIES.ip}, "properties.client_ip", CANARIES.ip, id="ip"),
+        pytest.param({"pw": CANARIES.password}, "properties.pw", CANARIES.password, id="password"),
+        pytest.param({"tel": "12025550147"}, "properties.tel", "12025550147", id="phone-digits"),
+    ],
+)
+def test_a_canary_in_properties_fails_naming_path_and_value(props, path, shown) -> None:
+    verdict = no_pii_in_events(_with(**props))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary.startswith("1 of 11 events carry personal data")
+    item = verdict.evidence[0]
+    assert (item["event"], item["path"]) == ("note_created", path)
+    assert shown.lower() in item["value"].lower()
+    assert "«" in item["value"]
+    assert item["request"] == "POST /api/notes (step 4: api_action)"
+
+
+def test_a_canary_in_every_event_is_counted_per_event() -> None:
+    specs = tuple(edit(SPECS, "dashboard_viewed", properties={"email": EMAIL}))
+    verdict = no_pii_in_events(build(specs))
+    assert (
+        verdict.summary
+        == "2 of 11 events carry personal data: the email canary in properties.email"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        pytest.param("someone.else@corp.example.com", "email address", id="other-email"),
+        pytest.param("seen from 8.8.4.4", "public IP", id="public-ipv4"),
+        pytest.param("2001:4860:4860::8888", "public IP", id="public-ipv6"),
+        pytest.param("+44 20 7946 0958", "phone number", id="phone-intl"),
+        pytest.param("(555) 123-4567", "phone number", id="phone-parens"),
+    ],
+)
+def test_other_personal_data_fails(value: str, kind: str) -> None:
+    verdict = no_pii_in_events(_with(note=value))
+    assert verdict.status is Status.FAIL
+    assert f"a {kind} in properties.note" in verdict.summary
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        pytest.param("ts", "1714557600", id="epoch-seconds"),
+        pytest.param("ts_ms", "1714557600123", id="epoch-millis"),
+        pytest.param("when", "2024-05-01T10:00:00+00:00", id="iso-datetime"),
+        pytest.param("day", "2024-05-01", id="iso-date"),
+        pytest.param("id", "123e4567-e89b-12d3-a456-426614174000", id="uuid"),
+        pytest.param("app_version", "1.2.3.4", id="ip-shaped-version"),
+        pytest.param("$lib_version", "1.2.3.4", id="sdk-version"),
+        pytest.param("private_ip", "10.1.2.3", id="private-ip"),
+        pytest.param("loopback", "127.0.0.1", id="loopback"),
+        pytest.param("asset", "logo@2x.png", id="retina-file"),
+        pytest.param("amount", "10 000 000", id="thousands"),
+        pytest.param("price", "1234.5678", id="decimal"),
+        pytest.param("clock", "10:00:00", id="time"),
+    ],
+)
+def test_look_alikes_are_not_personal_data(key: str, value: str) -> None:
+    verdict = no_pii_in_events(_with(**{key: value}))
+    assert verdict.status is Status.PASS, verdict.evidence
+
+
+def test_a_canary_only_inside_the_exception_warns() -> None:
+    exception = {
+        "$exception_list": [
+            {"type": "ValueError", "value": f"bad signup for {EMAIL}", "stacktrace": {}}
+        ]
+    }
+    verdict = no_pii_in_events(build(edit(SPECS, "$exception", properties=exception)))
+    assert verdict.status is Status.WARN
+    item = verdict.evidence[0]
+    assert item["path"] == "properties.$exception_list[0].value"
+    assert "exception" in item["note"]
+
+
+def test_a_canary_used_as_a_property_key_fails() -> None:
+    verdict = no_pii_in_events(_with(by_user={EMAIL: 1}))
+    assert verdict.status is Status.FAIL
+    assert verdict.evidence[0]["path"] == f"properties.by_user.{EMAIL}{{key}}"
+
+
+def test_a_fail_outranks_a_warning_and_is_quoted_first() -> None:
+    verdict = no_pii_in_events(_with(**{"$ip": "127.0.0.1", "email": EMAIL}))
+    assert verdict.status is Status.FAIL
+    assert verdict.evidence[0]["path"] == "properties.email"
+
+
+def test_skips_when_no_event_was_captured() -> None:
+    assert no_pii_in_events(good_run(events=())).status is Status.SKIP
+
+
+def test_evidence_is_capped_with_a_count_of_the_rest() -> None:
+    many = {f"k{i}": EMAIL for i in range(30)}
+    verdict = no_pii_in_events(_with(**many))
+    assert len(verdict.evidence) == 21
+    assert verdict.evidence[-1] == {"note": "and 10 more not shown"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["v2.10.3", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.6099.109", "order 1700000000.123"],
+)
+def test_detector_ignores_versions_and_timestamps(text: str) -> None:
+    assert find_other(text) is None

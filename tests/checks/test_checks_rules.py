@@ -1,0 +1,126 @@
+"""The shared rules of run_checks: catalogue, skip, boot failure, faults."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from checks_runs import good_run
+
+from harness.checks import CHECK_IDS
+from harness.checks import CHECKS
+from harness.checks import run_checks
+from harness.checks._rules import apply_rules
+from harness.run import BootFailure
+from harness.run import Phase
+from harness.verdict import Result
+from harness.verdict import Status
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
+TRACEBACK = """Traceback (most recent call last):
+  File "/apps/reference/app.py", line 3, in <module>
+    from config import settings
+  File "/apps/reference/config.py", line 9, in <module>
+    KEY = os.environ["MISSING"]
+KeyError: 'MISSING'
+"""
+
+
+def _by_id(results: list[Result]) -> dict[str, Result]:
+    return {r.check_id: r for r in results}
+
+
+def test_checks_are_in_catalogue_order_of_the_docs() -> None:
+    documented = re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(), flags=re.M)
+    assert list(CHECKS) == list(CHECK_IDS) == documented
+
+
+def test_good_run_yields_one_result_per_check_in_order() -> None:
+    results = run_checks(good_run())
+    assert [r.check_id for r in results] == list(CHECK_IDS)
+
+
+def test_manifest_skip_gives_skip_with_the_reason() -> None:
+    results = _by_id(run_checks(good_run(skip={"flush_on_shutdown": "we use gunicorn hooks"})))
+    assert results["flush_on_shutdown"].status is Status.SKIP
+    assert results["flush_on_shutdown"].summary == "we use gunicorn hooks"
+    assert results["boots"].status is Status.PASS
+
+
+def test_app_raised_fails_boots_with_traceback_and_errors_the_rest() -> None:
+    failure = BootFailure(Phase.IMPORT, "the module raised", app_raised=True, detail=TRACEBACK)
+    results = _by_id(run_checks(good_run(boot_failure=failure)))
+    boots = results["boots"]
+    assert boots.status is Status.FAIL
+    assert "KeyError: 'MISSING'" in boots.summary
+    assert boots.evidence[0]["location"] == "config.py:9"
+    others = [r for check, r in results.items() if check != "boots"]
+    assert {r.status for r in others} == {Status.ERROR}
+    assert all(r.summary == "not judged: the app did not boot" for r in others)
+
+
+@pytest.mark.parametrize("phase", [Phase.DISCOVER, Phase.IMPORT, Phase.BOOT], ids=lambda p: p.value)
+def test_harness_boot_failure_errors_every_check_naming_phase_and_cause(phase: Phase) -> None:
+    failure = BootFailure(phase, "no answer on GET / within 20 s")
+    results = run_checks(good_run(boot_failure=failure))
+    assert {r.status for r in results} == {Status.ERROR}
+    assert all(phase.value in r.summary and "within 20 s" in r.summary for r in results)
+
+
+def test_failure_during_the_drive_errors_what_needed_the_drive_only() -> None:
+    failure = BootFailure(Phase.REQUEST, "connection reset during POST /signup")
+    results = _by_id(run_checks(good_run(boot_failure=failure)))
+    assert results["boots"].status is Status.PASS
+    assert results["exception_autocapture"].status is Status.PASS
+    assert results["no_pii_in_events"].status is Status.ERROR
+    assert "connection reset" in results["identify_on_signup"].summary
+
+
+def test_failure_in_the_stop_phase_errors_flush_on_shutdown_only() -> None:
+    failure = BootFailure(Phase.STOP, "still running 10 s after SIGTERM")
+    results = _by_id(run_checks(good_run(boot_failure=failure)))
+    assert results["flush_on_shutdown"].status is Status.ERROR
+    assert "after SIGTERM" in results["flush_on_shutdown"].summary
+    assert all(r.status is Status.PASS for c, r in results.items() if c != "flush_on_shutdown")
+
+
+def test_a_capture_server_fault_errors_every_check() -> None:
+    results = run_checks(good_run(harness_errors=("mock thread raised OSError: [Errno 24]",)))
+    assert {r.status for r in results} == {Status.ERROR}
+    assert all("Errno 24" in r.summary for r in results)
+
+
+@pytest.mark.parametrize(
+    ("fault", "touched"),
+    [
+        pytest.param("stop: SIGTERM could not be sent", "flush_on_shutdown", id="stop"),
+        pytest.param("no_env: temp dir vanished", "boots_without_posthog_env", id="no_env"),
+        pytest.param("single_client: records unreadable", "single_client", id="check-id"),
+    ],
+)
+def test_a_scoped_fault_errors_only_its_check(fault: str, touched: str) -> None:
+    results = _by_id(run_checks(good_run(harness_errors=(fault,))))
+    assert results[touched].status is Status.ERROR
+    assert all(r.status is Status.PASS for c, r in results.items() if c != touched)
+
+
+def test_a_check_that_raises_is_an_error_never_a_verdict() -> None:
+    def broken(run: object) -> Result:
+        raise KeyError("properties")
+
+    checks = {**CHECKS, "no_pii_in_events": broken}
+    results = _by_id(apply_rules(good_run(), checks))
+    verdict = results["no_pii_in_events"]
+    assert verdict.status is Status.ERROR
+    assert "KeyError" in verdict.summary
+    assert "test_checks_rules.py" in verdict.evidence[0]["location"]
+    assert results["boots"].status is Status.PASS
+
+
+def test_checks_do_not_mutate_the_run() -> None:
+    run = good_run()
+    before = dataclasses.asdict(run)
+    run_checks(run)
+    assert dataclasses.asdict(run) == before
