@@ -1,0 +1,63 @@
+"""Render ``README.md`` from ``expectations.toml``, so the two cannot drift.
+
+python target_apps/render_readme.py          # rewrite README.md
+python target_apps/render_readme.py --check  # exit 1 if README.md is stale
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHORT = {"pass": "pass", "fail": "**FAIL**", "warn": "warn", "skip": "skip", "error": "error"}
+
+INTRO = """\
+# Target apps: the corpus posthog-verify is proven on
+
+Small Flask 3 apps of one shape (an `app/` package with a `create_app` factory,
+`pages` and `api` blueprints, session login over sqlite3). `baseline` has no
+PostHog; `reference` integrates it as the Flask guidance asks; the `correct_*`
+apps are other valid styles; each `broken_*` app is a copy of `derived_from`
+changed in one place, marked `# BROKEN:` in its source. Every app boots with
+nothing but environment variables (`POSTHOG_PROJECT_TOKEN`, `POSTHOG_HOST`).
+
+The verdicts below are the contract, kept in `expectations.toml` (this file is
+generated from it: `python target_apps/render_readme.py`). Ground truth, proven
+without the harness, lives in `tests/target_apps/test_corpus_ground_truth.py`.
+"""
+
+
+def load(path: Path = HERE / "expectations.toml") -> dict[str, dict[str, object]]:
+    return tomllib.loads(path.read_text())["apps"]
+
+
+def render(apps: dict[str, dict[str, object]]) -> str:
+    """The README: intro, one table of verdicts, then what each app demonstrates."""
+    checks = list(next(iter(apps.values()))["expect"])  # type: ignore[arg-type]
+    lines = [INTRO, "## Expected verdicts", ""]
+    lines.append("| app | " + " | ".join(f"`{c}`" for c in checks) + " |")
+    lines.append("| --- |" + " --- |" * len(checks))
+    for name, app in apps.items():
+        expect = app["expect"]
+        cells = [SHORT[expect[c]] for c in checks]  # type: ignore[index]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    lines += ["", "## The apps", ""]
+    for name, app in apps.items():
+        origin = f" (from `{app['derived_from']}`)" if "derived_from" in app else ""
+        lines.append(f"- `{name}` [{app['style']}]{origin}: {app['description']}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render(load())
+    readme = HERE / "README.md"
+    if "--check" in argv:
+        return 0 if readme.exists() and readme.read_text() == text else 1
+    readme.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
