@@ -1,0 +1,409 @@
+"""The driver: exercise an app like a user, and record every exchange.
+
+It runs planned steps in order through a :class:`~harness.scenario.transport.Transport`
+and returns what happened as :class:`harness.run.Exchange` records::
+
+    result = drive(HttpTransport(url), plan(scenario, routes, manifest), canaries,
+                   identity, identified_as=lambda index: None, timeout_s=10.0)
+    result.exchanges[0].status      # 200
+    result.skipped                  # {'signup': 'the app has no signup route ...'}
+
+Decisions a check relies on:
+
+- **One exchange per HTTP request.** Every request carries
+  ``X-Posthog-Verify-Step: <index>`` and ``Exchange.index`` is that index, so
+  an SDK call in the app maps to exactly one request. The driver follows up to
+  5 redirects itself; each hop is its own exchange with the same ``step`` name.
+  A form step is a GET of the page, then the submit, then any redirects.
+- **Correlation headers follow the login state.** While nobody is logged in,
+  every request sends the anonymous ``X-POSTHOG-DISTINCT-ID`` and
+  ``X-POSTHOG-SESSION-ID`` (what a browser SDK's tracing headers would carry).
+  After a successful signup or login (a redirect away from the form, or a 2xx
+  that does not show the password form again) the session header stays and
+  the distinct-id header becomes ``identified_as(index)`` of the submit
+  exchange (asked again with the last redirect hop if it said None); when it
+  stays None, no distinct-id header is sent, as a browser SDK would not invent
+  one. After logout the anonymous headers come back. Every request sends
+  ``X-Forwarded-For: <canary ip>``.
+- **``anonymous = true`` steps are an anonymous visitor**: anonymous headers,
+  and, while a user is logged in, no session cookie either (so the probe's
+  ``$exception`` belongs to the header's id, not to the logged-in user).
+- **Failures.** A timeout or reset gives an exchange with ``status=None`` and
+  ``error`` set, and the drive goes on; a refused connection means the app is
+  gone: the drive stops, ``error`` says where, and the steps not run are in
+  ``skipped``. A logout the app refuses clears the cookies, so the rest of the
+  scenario really is anonymous. Steps that ran but did not do what they are
+  for (no form found, the form shown again) are in ``incomplete``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import typing as t
+import urllib.parse
+
+from harness.run import Exchange
+from harness.scenario.forms import Form
+from harness.scenario.forms import choose_form
+from harness.scenario.forms import csrf_token
+from harness.scenario.forms import fill
+from harness.scenario.forms import find_forms
+from harness.scenario.forms import resolve_action
+from harness.scenario.load import accepts
+from harness.scenario.placeholders import expand
+from harness.scenario.placeholders import placeholder_values
+from harness.scenario.transport import FailureKind
+from harness.scenario.transport import TransportError
+from harness.target.manifest import expand_value
+
+if t.TYPE_CHECKING:
+    from harness.run import Canaries
+    from harness.scenario.canary import Identity
+    from harness.scenario.plan import PlannedStep
+    from harness.scenario.transport import Transport
+    from harness.scenario.transport import TransportResponse
+
+STEP_HEADER = "X-Posthog-Verify-Step"
+DISTINCT_ID_HEADER = "X-POSTHOG-DISTINCT-ID"
+SESSION_ID_HEADER = "X-POSTHOG-SESSION-ID"
+USER_AGENT = "Mozilla/5.0 (compatible; posthog-verify/0.1)"
+MAX_REDIRECTS = 5
+EXCERPT_CHARS = 500
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@dataclasses.dataclass(frozen=True)
+class DriveResult:
+    """What one drive did.
+
+    :param skipped: step -> why it left no exchange (from the plan, or not run
+        because the app stopped answering).
+    :param incomplete: step -> why it ran but did not do what it is for (no
+        fitting form, the submission shown again, a refused logout).
+    :param unexpected: steps whose answer was outside the step's ``expect``.
+    :param error: set when the drive stopped early (the app is gone).
+    """
+
+    exchanges: tuple[Exchange, ...]
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    incomplete: dict[str, str] = dataclasses.field(default_factory=dict)
+    unexpected: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class _AppGone(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class _Answer:
+    """The first and the final (after redirects) answer of one logical request."""
+
+    first: Exchange
+    last: Exchange
+    response: TransportResponse | None
+
+
+class _Driver:
+    def __init__(
+        self,
+        transport: Transport,
+        canaries: Canaries,
+        identity: Identity,
+        identified_as: t.Callable[[int], str | None],
+        timeout_s: float,
+        step_header: str,
+    ) -> None:
+        self.transport, self.canaries, self.identity = transport, canaries, identity
+        self.identified_as, self.timeout_s, self.step_header = identified_as, timeout_s, step_header
+        self.values = placeholder_values(canaries, identity)
+        self.exchanges: list[Exchange] = []
+        self.incomplete: dict[str, str] = {}
+        self.unexpected: list[str] = []
+        self.logged_in = False
+        self.user_id: str | None = None
+        self.last_page = ("", "/")  # (html, path) of the last HTML answer
+        self.csrf: str | None = None  # the latest token any page exposed
+
+    # -- one HTTP request ------------------------------------------------------
+
+    def _headers(self, step: PlannedStep, as_user: bool, json_body: bool) -> dict[str, str]:
+        headers = {
+            self.step_header: str(len(self.exchanges)),
+            "X-Forwarded-For": self.canaries.ip,
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json" if json_body else _HTML_ACCEPT,
+            SESSION_ID_HEADER: self.identity.session_id,
+        }
+        distinct_id = self.user_id if as_user else self.identity.distinct_id
+        if distinct_id:
+            headers[DISTINCT_ID_HEADER] = distinct_id
+        if json_body and self.csrf:
+            headers["X-CSRFToken"] = self.csrf  # Flask-WTF's CSRFProtect checks JSON too
+        return headers | step.headers
+
+    def _send(
+        self,
+        step: PlannedStep,
+        method: str,
+        path: str,
+        data: dict[str, str] | None = None,
+        json: t.Any = None,
+    ) -> tuple[Exchange, TransportResponse | None]:
+        """One request, recorded as one exchange."""
+        as_user = self.logged_in and not step.anonymous
+        headers = self._headers(step, as_user, json is not None)
+        if method == "GET" and data:  # a GET form replaces the query, as browsers do
+            path, data = f"{path.split('?')[0]}?{urllib.parse.urlencode(data)}", None
+        started = time.monotonic()
+        response, error = None, None
+        try:
+            response = self.transport.request(
+                method,
+                path,
+                headers=headers,
+                data=data,
+                json=json,
+                timeout=self.timeout_s,
+                cookies=not (step.anonymous and self.logged_in),
+            )
+        except TransportError as failure:
+            error = failure
+        exchange = Exchange(
+            index=len(self.exchanges),
+            step=step.name,
+            kind=step.kind,
+            method=method,
+            path=path,
+            request_headers=headers,
+            status=response.status if response else None,
+            response_headers=response.headers if response else {},
+            body_excerpt=response.text[:EXCERPT_CHARS] if response else "",
+            form=data,
+            json=json,
+            duration_s=round(time.monotonic() - started, 4),
+            distinct_id_header=headers.get(DISTINCT_ID_HEADER),
+            session_id_header=headers.get(SESSION_ID_HEADER),
+            user="user" if as_user else "anonymous",
+            error=str(error) if error else None,
+        )
+        self.exchanges.append(exchange)
+        if error is not None and error.kind is FailureKind.REFUSED:
+            raise _AppGone(f"the app stopped answering at exchange {exchange.index} ({step.name})")
+        if response is not None and "html" in response.headers.get("Content-Type", ""):
+            self.last_page = (response.text, path)
+            self.csrf = csrf_token(response.text) or self.csrf
+        return exchange, response
+
+    def _fetch(
+        self,
+        step: PlannedStep,
+        method: str,
+        path: str,
+        data: dict[str, str] | None = None,
+        json: t.Any = None,
+        on_first: t.Callable[[Exchange, TransportResponse | None], None] | None = None,
+    ) -> _Answer:
+        """A request and the redirects after it; ``on_first`` sees the first
+        answer before any redirect is followed (a login changes the headers)."""
+        first, response = self._send(step, method, path, data, json)
+        if on_first is not None:
+            on_first(first, response)
+        last = first
+        for _ in range(MAX_REDIRECTS):
+            if response is None or response.status not in _REDIRECTS:
+                break
+            target = _redirect_target(response, path)
+            if target is None:
+                break
+            if response.status not in (307, 308):
+                method, data, json = "GET", None, None
+            path = target
+            last, response = self._send(step, method, path, data, json)
+        return _Answer(first, last, response)
+
+    # -- steps -------------------------------------------------------------------
+
+    def run(self, step: PlannedStep) -> None:
+        if step.form:
+            self._form_step(step)
+        else:
+            self._plain_step(step)
+
+    def _expand(self, step: PlannedStep, template: t.Any) -> t.Any:
+        if template is None:
+            return None
+        if step.origin == "manifest":
+            values = self.values | {"secret": self.canaries.password}
+            return expand_value(template, values)
+        return expand(template, self.values)
+
+    def _check_expect(self, step: PlannedStep, exchange: Exchange) -> None:
+        if not accepts(step.expect, exchange.status):
+            got = exchange.status if exchange.status is not None else exchange.error
+            self.unexpected.append(f"{step.name}: expected {step.expect}, got {got}")
+
+    def _plain_step(self, step: PlannedStep) -> None:
+        data = self._expand(step, step.fields)
+        body = self._expand(step, step.json)
+        if step.method != "GET" and body is None:
+            data = self._hidden_fields_for(step.path) | (data or {})
+        on_first: t.Callable[[Exchange, TransportResponse | None], None] | None = None
+        if step.role == "logout":
+            on_first = self._logged_out
+        elif step.role in ("signup", "login"):  # a JSON signup/login named by the manifest
+
+            def on_first(first: Exchange, response: TransportResponse | None) -> None:
+                self._after_submit(step, None, step.path, first, response)
+
+        answer = self._fetch(step, step.method, step.path, data or None, body, on_first)
+        self._check_expect(step, answer.first)
+        if step.role in ("signup", "login") and self.logged_in:
+            self._landed(step, answer, step.path)
+
+    def _hidden_fields_for(self, path: str) -> dict[str, str]:
+        """A POST without a form of its own (a logout button) takes the hidden
+        fields (CSRF token) of the last page's form that posts to ``path``."""
+        html, page = self.last_page
+        for form in find_forms(html, page):
+            if form.action.split("?")[0] == path:
+                return {f.name: f.value for f in form.fields if f.type == "hidden"}
+        return {}
+
+    def _form_step(self, step: PlannedStep) -> None:
+        page = self._fetch(step, "GET", step.path)
+        if page.response is None:
+            self.incomplete[step.name] = f"the form page {step.path} did not answer"
+            return
+        page_path = page.last.path
+        form = choose_form(find_forms(page.response.text, page_path), step.role or step.kind)
+        overrides = self._expand(step, step.fields) or {}
+        if form is None and not overrides:
+            self.incomplete[step.name] = _no_form_reason(step, page)
+            return
+        data = (fill(form, self.canaries) if form else {}) | overrides
+        method, action = (form.method, form.action) if form else (step.method, step.path)
+
+        def after_submit(first: Exchange, response: TransportResponse | None) -> None:
+            self._after_submit(step, form, page_path, first, response)
+
+        answer = self._fetch(step, method, action, data, on_first=after_submit)
+        self._check_expect(step, answer.first)
+        if step.role in ("signup", "login") and self.logged_in:
+            self._landed(step, answer, page_path)
+
+    def _landed(self, step: PlannedStep, answer: _Answer, page_path: str) -> None:
+        """After the redirects: a page asking for a password again means nobody
+        is logged in (a signup that sends the new user to the login page)."""
+        final = answer.response
+        if final is not None and any(f.has_password for f in find_forms(final.text, page_path)):
+            self.logged_in, self.user_id = False, None
+            if step.role == "login":
+                self.incomplete[step.name] = (
+                    f"after login the app showed a password form on {answer.last.path}"
+                )
+            return
+        if answer.last is not answer.first and self.user_id is None:
+            self.user_id = self.identified_as(answer.last.index)
+
+    def _after_submit(
+        self,
+        step: PlannedStep,
+        form: Form | None,
+        page_path: str,
+        exchange: Exchange,
+        response: TransportResponse | None,
+    ) -> None:
+        """Decide, from the submit's own answer, whether a user is now logged in."""
+        if step.role not in ("signup", "login"):
+            return
+        problem = _submit_problem(response, form, page_path)
+        if problem:
+            self.incomplete[step.name] = problem
+            return
+        self.logged_in = True
+        self.user_id = self.identified_as(exchange.index)
+
+    def _logged_out(self, exchange: Exchange, response: TransportResponse | None) -> None:
+        """Anonymous from the logout's own answer on (its redirect included)."""
+        if not accepts("2xx|3xx", exchange.status):
+            # Make sure the rest of the scenario really is anonymous.
+            self.transport.clear_cookies()
+            got = exchange.status if exchange.status is not None else exchange.error
+            self.incomplete[exchange.step] = f"the app refused the logout ({got}); cookies cleared"
+        self.logged_in, self.user_id = False, None
+
+
+def _redirect_target(response: TransportResponse, path: str) -> str | None:
+    """Where a redirect points, as a path on the app; None when off-site."""
+    location = response.headers.get("Location")
+    if not location:
+        return None
+    target = urllib.parse.urlsplit(location)
+    if target.netloc and target.netloc != urllib.parse.urlsplit(response.url).netloc:
+        return None
+    return resolve_action(location, path)
+
+
+def _submit_problem(
+    response: TransportResponse | None, form: Form | None, page_path: str
+) -> str | None:
+    """Why a signup/login submission did not log anyone in, or None if it did."""
+    if response is None:
+        return "the submission got no answer"
+    if response.status in _REDIRECTS:
+        target = _redirect_target(response, page_path) or ""
+        away = target.split("?")[0] not in (page_path, form.action if form else page_path)
+        return None if away else f"the app redirected back to the form ({target})"
+    if 200 <= response.status < 300:
+        shown_again = any(f.has_password for f in find_forms(response.text, page_path))
+        if not shown_again:
+            return None
+        return f"the app answered {response.status} with the password form again (rejected?)"
+    return f"the app answered {response.status}"
+
+
+def _no_form_reason(step: PlannedStep, page: _Answer) -> str:
+    status = page.last.status
+    wanted = step.role or "content"
+    return f"no {wanted} form found on {page.last.path} (status {status})"
+
+
+def drive(
+    transport: Transport,
+    steps: t.Sequence[PlannedStep],
+    canaries: Canaries,
+    identity: Identity,
+    *,
+    identified_as: t.Callable[[int], str | None],
+    timeout_s: float,
+    step_header: str = STEP_HEADER,
+) -> DriveResult:
+    """Run ``steps`` in order against the app; see the module docs for the rules.
+
+    :param steps: a :class:`~harness.scenario.plan.Plan` (its ``skipped`` is
+        carried into the result) or any sequence of planned steps.
+    :param identified_as: exchange index -> the distinct id the app identified
+        the user as while serving it, or None.
+    :param timeout_s: the deadline of each single request.
+    """
+    driver = _Driver(transport, canaries, identity, identified_as, timeout_s, step_header)
+    skipped = dict(getattr(steps, "skipped", {}))
+    error = None
+    for position, step in enumerate(steps):
+        try:
+            driver.run(step)
+        except _AppGone as gone:
+            error = str(gone)
+            for later in steps[position + 1 :]:
+                skipped[later.name] = f"not run: {gone}"
+            break
+    return DriveResult(
+        exchanges=tuple(driver.exchanges),
+        skipped=skipped,
+        incomplete=driver.incomplete,
+        unexpected=tuple(driver.unexpected),
+        error=error,
+    )
