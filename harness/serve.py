@@ -1,0 +1,257 @@
+"""The child-process entry that boots an app under judgement as a real server.
+
+Run by :class:`harness.target.process.AppProcess`, with the app's fresh
+workspace as the working directory::
+
+    python -m harness.serve --target app:create_app --log /tmp/run/log.jsonl \\
+        --probe-token probe-123
+
+It installs the instrumentation (:mod:`harness.target.instrument`) before the
+app is imported, builds the app, adds the probe routes, binds 127.0.0.1 on a
+free port, prints exactly one ``POSTHOG_VERIFY_READY http://127.0.0.1:PORT``
+line, and serves until SIGTERM or SIGINT, which it turns into a clean
+interpreter exit (atexit handlers run) as gunicorn does. Every observation is
+a JSON line in ``--log``; a boot failure is a ``boot_failure`` line and exit
+code 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import importlib
+import os
+import signal
+import sys
+import threading
+import traceback
+import types
+import typing as t
+from pathlib import Path
+
+from harness.target.instrument import MOCK_URL_ENV
+from harness.target.instrument import FileSink
+from harness.target.instrument import Instrumentation
+from harness.target.instrument import PosthogVerifyProbeError
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+READY_PREFIX = "POSTHOG_VERIFY_READY"
+BOOT_FAILURE_EXIT = 3
+PROBE_PREFIX = "/__posthog_verify__"
+
+
+class BootFailed(Exception):
+    """The app could not be built; carries the ``boot_failure`` record's fields."""
+
+    def __init__(self, phase: str, app_raised: bool, cause: str, detail: str) -> None:
+        super().__init__(cause)
+        self.fields = {"phase": phase, "app_raised": app_raised, "cause": cause, "detail": detail}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _raised_inside(tb: types.TracebackType | None, code: types.CodeType | None) -> bool:
+    """True when the traceback went through ``code`` (the factory ran and raised)."""
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+class _StopRequested(SystemExit):
+    """The stop signal arrived before the server was up."""
+
+
+def import_target(module_name: str) -> types.ModuleType:
+    """Import the app's module; tell "the app raised" from "no such module"."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            cause = f"no module named {module_name!r} in {Path.cwd()}"
+            raise BootFailed("import", False, cause, traceback.format_exc()) from exc
+        raise BootFailed("import", True, _one_line(exc), traceback.format_exc()) from exc
+    except _StopRequested:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise BootFailed("import", True, _one_line(exc), traceback.format_exc()) from exc
+
+
+def build_app(target: str, instrumentation: Instrumentation) -> Flask:
+    """``module:attr`` to a Flask app: an instance, or a factory called with no args."""
+    from flask import Flask
+
+    module_name, _, attr = target.partition(":")
+    module = import_target(module_name)
+    instrumentation.emit("imported", module=module_name)
+    obj = getattr(module, attr or "app", None)
+    if obj is None:
+        cause = f"module {module_name!r} has no attribute {attr!r} (target {target!r})"
+        raise BootFailed("boot", False, cause, "")
+    if isinstance(obj, Flask):
+        return obj
+    if not callable(obj):
+        raise BootFailed("boot", False, f"{target} is {type(obj).__name__}, not a Flask app", "")
+    try:
+        app = obj()
+    except _StopRequested:
+        raise
+    except (Exception, SystemExit) as exc:
+        code = getattr(obj, "__code__", None)
+        app_raised = code is None or _raised_inside(exc.__traceback__, code)
+        raise BootFailed("boot", app_raised, _one_line(exc), traceback.format_exc()) from exc
+    if not isinstance(app, Flask):
+        cause = f"factory {target} returned {type(app).__name__}, not a Flask app"
+        raise BootFailed("boot", False, cause, "")
+    return app
+
+
+def add_probe_routes(app: Flask, token: str, instrumentation: Instrumentation) -> None:
+    """``/raise`` raises inside a view (the app's error handling runs);
+    ``/ready`` answers 200. A failure is recorded, never fatal."""
+
+    def probe_raise() -> str:
+        raise PosthogVerifyProbeError(f"posthog-verify probe {token}")
+
+    def probe_ready() -> str:
+        return "ok"
+
+    try:
+        app.add_url_rule(f"{PROBE_PREFIX}/raise", "__posthog_verify_raise", probe_raise)
+        app.add_url_rule(f"{PROBE_PREFIX}/ready", "__posthog_verify_ready", probe_ready)
+    except Exception as exc:
+        instrumentation.emit("probe_failed", cause=_one_line(exc))
+
+
+def routes_record(app: Flask) -> list[dict[str, t.Any]]:
+    return [
+        {"rule": r.rule, "methods": sorted(r.methods or ()), "endpoint": r.endpoint}
+        for r in app.url_map.iter_rules()
+        if not r.rule.startswith(PROBE_PREFIX)
+    ]
+
+
+def prepare(target: str, token: str, instrumentation: Instrumentation) -> Flask:
+    """Build the app and get it ready to serve (routes recorded, probes added)."""
+    app = build_app(target, instrumentation)
+    instrumentation.emit("routes", rules=routes_record(app))
+    add_probe_routes(app, token, instrumentation)
+    app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> None:
+    """Serve until SIGTERM/SIGINT; the handler only starts a thread, because
+    ``shutdown()`` waits for ``serve_forever`` running on this very thread."""
+    from werkzeug.serving import make_server
+
+    server = make_server(host, 0, app, threaded=True)
+
+    def on_signal(signum: int, frame: t.Any) -> None:
+        name = signal.Signals(signum).name
+        instrumentation.emit("stopping", signal=name)
+        threading.Thread(target=server.shutdown, name="posthog-verify-stop").start()
+
+    # An app that installed its own handler (or ignores the signal) keeps it.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(sig) is _stop_during_boot:
+            signal.signal(sig, on_signal)
+    print(f"{READY_PREFIX} http://{host}:{server.server_port}", flush=True)
+    instrumentation.emit("ready", url=f"http://{host}:{server.server_port}")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -> int:
+    """Serve with gunicorn: one ``gthread`` worker, the app loaded in the worker
+    (not preloaded), so the process that runs the app is the one whose
+    interpreter exits cleanly on SIGTERM (arbiter -> worker SIGTERM -> worker
+    ``sys.exit(0)``) and runs the app's atexit handlers. Never returns: the
+    arbiter exits with its own status (3 when the worker failed to boot)."""
+    from gunicorn.app.base import BaseApplication
+
+    def load() -> t.Any:
+        try:
+            return prepare(args.target, args.probe_token, instrumentation)
+        except BootFailed as failed:
+            instrumentation.emit("boot_failure", **failed.fields)
+            sys.exit(BOOT_FAILURE_EXIT)  # the arbiter halts on a worker boot error
+
+    def post_worker_init(worker: t.Any) -> None:
+        host, port = worker.sockets[0].getsockname()[:2]
+        print(f"{READY_PREFIX} http://{host}:{port}", flush=True)
+        instrumentation.emit("ready", url=f"http://{host}:{port}")
+
+    options = {
+        "bind": f"{args.host}:0",
+        "workers": 1,
+        "worker_class": "gthread",
+        "threads": 4,
+        "control_socket_disable": True,
+        "post_worker_init": post_worker_init,
+        "loglevel": "warning",
+    }
+
+    class _Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self) -> t.Any:
+            return load()
+
+    _Application().run()
+    return 0
+
+
+def _install_signals(handler: t.Any) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+def _stop_during_boot(signum: int, frame: t.Any) -> None:
+    raise _StopRequested(128 + signum)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m harness.serve", description=__doc__)
+    parser.add_argument("--target", required=True, help="module:attr (a Flask app or factory)")
+    parser.add_argument("--log", required=True, help="JSON-lines observation log")
+    parser.add_argument("--server", choices=("werkzeug", "gunicorn"), default="werkzeug")
+    parser.add_argument("--probe-token", default="", help="tags the probe route's exception")
+    parser.add_argument("--host", default="127.0.0.1")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.path.insert(0, str(Path.cwd()))
+    sink = FileSink(args.log)
+    # Registered before anything of the app's: atexit is LIFO, so this runs last.
+    atexit.register(sink.write, {"type": "exit"})
+    instrumentation = Instrumentation(Path.cwd(), sink, mock_url=os.environ.get(MOCK_URL_ENV))
+    instrumentation.install()
+    _install_signals(_stop_during_boot)
+    if args.server == "gunicorn":
+        return serve_gunicorn(args, instrumentation)
+    try:
+        app = prepare(args.target, args.probe_token, instrumentation)
+    except BootFailed as failed:
+        instrumentation.emit("boot_failure", **failed.fields)
+        return BOOT_FAILURE_EXIT
+    serve_werkzeug(app, args.host, instrumentation)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

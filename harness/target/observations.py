@@ -1,0 +1,160 @@
+"""Turn the instrumentation's records back into :mod:`harness.run` records.
+
+The child writes JSON lines (:mod:`harness.target.instrument`); in process the
+records sit in a list. Either way :func:`parse_records` gives one
+:class:`Observations`, the part of a :class:`harness.run.Run` the app's own
+interpreter saw::
+
+    observations = read_log(Path("/tmp/run/log.jsonl"))
+    observations.clients[0].phase  # "boot"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing as t
+
+from harness.run import AtexitRegistration
+from harness.run import BootFailure
+from harness.run import CaptureCall
+from harness.run import ClientConstruction
+from harness.run import EnqueuedMessage
+from harness.run import Phase
+from harness.run import SourceLocation
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """One URL rule the app defines (the harness's probe routes excluded)."""
+
+    rule: str
+    methods: tuple[str, ...]
+    endpoint: str
+
+
+@dataclasses.dataclass(frozen=True)
+class OutboundRequest:
+    """A request the app tried to send elsewhere than the mock.
+
+    :param action: ``"redirected"`` (PostHog-shaped: sent to the mock instead)
+        or ``"refused"``.
+    :param via: ``"requests"``, ``"httpx"`` or ``"socket"``.
+    """
+
+    action: str
+    url: str
+    via: str
+    original_host: str | None = None
+    reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Observations:
+    """What the instrumentation recorded, so far, in the app's interpreter."""
+
+    clients: tuple[ClientConstruction, ...] = ()
+    atexit: tuple[AtexitRegistration, ...] = ()
+    capture_calls: tuple[CaptureCall, ...] = ()
+    enqueued: tuple[EnqueuedMessage, ...] = ()
+    routes: tuple[Route, ...] = ()
+    probe_failed: str | None = None
+    outbound: tuple[OutboundRequest, ...] = ()
+    boot_failure: BootFailure | None = None
+    imported: bool = False
+    ready_url: str | None = None
+    stop_signal: str | None = None
+    exited: bool = False
+
+
+def _location(raw: dict[str, t.Any] | None) -> SourceLocation | None:
+    if not raw:
+        return None
+    return SourceLocation(file=raw["file"], line=int(raw["line"]), text=raw.get("text", ""))
+
+
+def _fields(cls: type, record: dict[str, t.Any]) -> dict[str, t.Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in record.items() if k in names}
+    if "location" in values:
+        values["location"] = _location(values["location"])
+    return values
+
+
+def boot_failure_from(record: dict[str, t.Any]) -> BootFailure:
+    return BootFailure(
+        phase=Phase(record.get("phase", "boot")),
+        cause=record.get("cause", ""),
+        app_raised=bool(record.get("app_raised", False)),
+        detail=record.get("detail", ""),
+    )
+
+
+def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
+    """Build :class:`Observations` from records; unknown types are ignored."""
+    lists: dict[str, list[t.Any]] = {
+        "client": [],
+        "atexit": [],
+        "call": [],
+        "enqueue": [],
+        "outbound": [],
+    }
+    classes = {
+        "client": ClientConstruction,
+        "atexit": AtexitRegistration,
+        "call": CaptureCall,
+        "enqueue": EnqueuedMessage,
+        "outbound": OutboundRequest,
+    }
+    scalars: dict[str, t.Any] = {}
+    for record in records:
+        kind = record.get("type")
+        if kind in classes:
+            lists[kind].append(classes[kind](**_fields(classes[kind], record)))
+        elif kind == "routes":
+            scalars["routes"] = tuple(
+                Route(r["rule"], tuple(r.get("methods", ())), r.get("endpoint", ""))
+                for r in record.get("rules", ())
+            )
+        elif kind == "probe_failed":
+            scalars["probe_failed"] = record.get("cause", "")
+        elif kind == "boot_failure":
+            scalars["boot_failure"] = boot_failure_from(record)
+        elif kind == "imported":
+            scalars["imported"] = True
+        elif kind == "ready":
+            scalars["ready_url"] = record.get("url")
+        elif kind == "stopping":
+            scalars.setdefault("stop_signal", record.get("signal"))
+        elif kind == "exit":
+            scalars["exited"] = True
+    return Observations(
+        clients=tuple(lists["client"]),
+        atexit=tuple(lists["atexit"]),
+        capture_calls=tuple(lists["call"]),
+        enqueued=tuple(lists["enqueue"]),
+        outbound=tuple(lists["outbound"]),
+        **scalars,
+    )
+
+
+def read_log(path: Path) -> Observations:
+    """Parse a JSON-lines log the child may still be writing: a truncated or
+    garbled line (the child killed mid-write) is skipped."""
+    records = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return Observations()
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return parse_records(records)
