@@ -42,6 +42,22 @@ def format_result(result: Result, *, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+class VerifyDirectory(pytest.Directory):
+    """Stands for the rootdir in verify mode: its children are the apps."""
+
+    def __init__(self, *, verify: VerifySession, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self.verify = verify
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        return [
+            AppCollector.from_parent(
+                self, name=entry.name, nodeid=entry.name, entry=entry, verify=self.verify
+            )
+            for entry in self.verify.entries
+        ]
+
+
 class AppCollector(pytest.Collector):
     """The items of one app; its node id is the app's name."""
 
@@ -50,11 +66,15 @@ class AppCollector(pytest.Collector):
         self.entry = entry
         self.verify = verify
 
-    def collect(self) -> list[pytest.Item]:
-        return [
-            CheckItem.from_parent(self, name=check_id, check_id=check_id)
-            for check_id in self.verify.check_ids
-        ]
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        # One xdist group per bucket: a worker gets its whole bucket at once.
+        group = pytest.mark.xdist_group(f"posthog-verify-{self.entry.bucket}")
+        items: list[pytest.Item | pytest.Collector] = []
+        for check_id in self.verify.check_ids:
+            item = CheckItem.from_parent(self, name=check_id, check_id=check_id)
+            item.add_marker(group)
+            items.append(item)
+        return items
 
 
 class CheckItem(pytest.Item):

@@ -21,7 +21,7 @@ from harness import __version__
 from harness import settings as settings_mod
 from harness.fixtures import posthog_events as posthog_events
 from harness.fixtures import posthog_mock as posthog_mock
-from harness.items import AppCollector
+from harness.items import VerifyDirectory
 from harness.report import build_report
 from harness.report import markdown_summary
 from harness.report import summary_lines
@@ -31,11 +31,8 @@ from harness.session import select
 from harness.target.process import Timeouts
 from harness.verify import Options
 
-if t.TYPE_CHECKING:
-    from harness.settings import Settings
-
 session_key = pytest.StashKey[VerifySession]()
-settings_key = pytest.StashKey["Settings"]()
+settings_key = pytest.StashKey[settings_mod.Settings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -122,13 +119,18 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = settings_mod.resolve(config)
     config.stash[settings_key] = settings
     timeouts = Timeouts(
-        boot_s=settings.timeout.value, request_s=settings.timeout.value, stop_s=settings.timeout.value
+        boot_s=settings.timeout.value,
+        request_s=settings.timeout.value,
+        stop_s=settings.timeout.value,
     )
     options = Options(server=settings.server.value, timeouts=timeouts)
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
     config.stash[session_key] = verify
     config.pluginmanager.register(_Gatherer(verify), "posthog-verify-gatherer")
+    # In verify mode the apps are the tests: collection starts at the rootdir,
+    # whose collector yields the apps, and the project's own suite is not run.
+    config.args = [str(config.rootpath)]
     # An app's items must stay on one worker; xdist's default "load" would split them.
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"
@@ -139,7 +141,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if settings is None:
         return None
     apps = settings.apps.value
-    shown = ", ".join(str(a) for a in apps[:3]) + (f" (+{len(apps) - 3} more)" if len(apps) > 3 else "")
+    shown = ", ".join(str(a) for a in apps[:3]) + (
+        f" (+{len(apps) - 3} more)" if len(apps) > 3 else ""
+    )
     return [
         f"posthog-verify {__version__}: {len(apps)} app(s): {shown} (from {settings.apps.source})",
         f"posthog-verify: server {settings.server.value} (from {settings.server.source}), "
@@ -147,25 +151,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     ]
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    # In verify mode the apps are the tests; the project's own suite is not run.
-    return True if session_key in config.stash else None
-
-
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    verify = config.stash.get(session_key, None)
-    if verify is None:
-        return
-    for entry in verify.entries:
-        collector = AppCollector.from_parent(
-            session, name=entry.name, nodeid=entry.name, entry=entry, verify=verify
-        )
-        for item in collector.collect():
-            item.add_marker(pytest.mark.xdist_group(f"posthog-verify-{entry.bucket}"))
-            items.append(item)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    verify = parent.config.stash.get(session_key, None)
+    if verify is None or path != parent.config.rootpath:
+        return None
+    return VerifyDirectory.from_parent(parent, path=path, verify=verify)
 
 
 class _Gatherer:

@@ -22,7 +22,7 @@ from harness.capture.records import CapturedEvent
 from harness.capture.records import CapturedRequest
 
 
-class Phase(str, enum.Enum):
+class Phase(enum.StrEnum):
     """Where in an app's life something happened (or failed)."""
 
     DISCOVER = "discover"  # finding the app in its folder, reading the manifest
@@ -307,6 +307,9 @@ class Run:
     :param steps_skipped: scenario step -> why the driver left it out (e.g.
         ``{"signup": "the app has no signup route"}``), so a check that needs
         the step can say why it is skipped.
+    :param steps_incomplete: scenario step -> why it ran but did not do what
+        it is for (no fitting form, the submission shown again): the harness
+        could not drive that flow, so checks that need it report ``error``.
     :param harness_errors: faults of the harness itself during this run (the
         mock's thread raised, a deadline of the harness's own): checks report
         ``error`` when these touch what they read.
@@ -334,5 +337,6 @@ class Run:
     stop_fault_armed: bool = False
     skip: dict[str, str] = dataclasses.field(default_factory=dict)
     steps_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    steps_incomplete: dict[str, str] = dataclasses.field(default_factory=dict)
     harness_errors: tuple[str, ...] = ()
     duration_s: float = 0.0

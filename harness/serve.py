@@ -134,15 +134,15 @@ def routes_record(app: Flask) -> list[dict[str, t.Any]]:
     return [
         {"rule": r.rule, "methods": sorted(r.methods or ()), "endpoint": r.endpoint}
         for r in app.url_map.iter_rules()
-        if not r.rule.startswith(PROBE_PREFIX)
     ]
 
 
 def prepare(target: str, token: str, instrumentation: Instrumentation) -> Flask:
     """Build the app and get it ready to serve (routes recorded, probes added)."""
     app = build_app(target, instrumentation)
-    instrumentation.emit("routes", rules=routes_record(app))
+    # Probes first, so the routes the planner reads include them.
     add_probe_routes(app, token, instrumentation)
+    instrumentation.emit("routes", rules=routes_record(app))
     app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign]
     return app
 

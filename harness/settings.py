@@ -117,7 +117,8 @@ def expand_apps(patterns: t.Iterable[str], base: Path) -> tuple[Path, ...]:
     found: list[Path] = []
     for pattern in patterns:
         full = pattern if Path(pattern).is_absolute() else str(base / pattern)
-        matches = sorted(Path(p) for p in glob.glob(full) if Path(p).is_dir())
+        # Path.glob takes no absolute pattern; glob.glob takes both.
+        matches = sorted(Path(p) for p in glob.glob(full) if Path(p).is_dir())  # noqa: PTH207
         if not matches:
             raise pytest.UsageError(f"--posthog-app: {pattern!r} matches no folder (from {base})")
         found.extend(m.resolve() for m in matches)
@@ -142,17 +143,31 @@ def resolve(config: pytest.Config) -> Settings:
         apps = Setting((config.rootpath,), "default")
     return Settings(
         apps=apps,
-        report=_pick(config, "posthog_report", "posthog_report", "POSTHOG_VERIFY_REPORT", Path, None),
+        report=_pick(
+            config, "posthog_report", "posthog_report", "POSTHOG_VERIFY_REPORT", Path, None
+        ),
         report_md=_pick(
             config, "posthog_report_md", "posthog_report_md", "POSTHOG_VERIFY_REPORT_MD", Path, None
         ),
         server=_pick(
-            config, "posthog_server", "posthog_server", "POSTHOG_VERIFY_SERVER", parse_server, "werkzeug"
+            config,
+            "posthog_server",
+            "posthog_server",
+            "POSTHOG_VERIFY_SERVER",
+            parse_server,
+            "werkzeug",
         ),
         timeout=_pick(
-            config, "posthog_timeout", "posthog_timeout", "POSTHOG_VERIFY_TIMEOUT", parse_timeout, 10.0
+            config,
+            "posthog_timeout",
+            "posthog_timeout",
+            "POSTHOG_VERIFY_TIMEOUT",
+            parse_timeout,
+            10.0,
         ),
-        shard=_pick(config, "posthog_shard", "posthog_shard", "POSTHOG_VERIFY_SHARD", parse_shard, None),
+        shard=_pick(
+            config, "posthog_shard", "posthog_shard", "POSTHOG_VERIFY_SHARD", parse_shard, None
+        ),
         concurrency=_pick(
             config,
             "posthog_concurrency",

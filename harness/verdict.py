@@ -11,7 +11,7 @@ import enum
 import typing as t
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """A check's verdict. ``error`` is the harness's, never the app's."""
 
     PASS = "pass"

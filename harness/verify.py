@@ -37,6 +37,7 @@ from harness.scenario import load_scenario
 from harness.scenario import make_canaries
 from harness.scenario import make_identity
 from harness.scenario import plan
+from harness.scenario.transport import TransportError
 from harness.static import analyze
 from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
@@ -48,7 +49,9 @@ from harness.target.process import Timeouts
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
+    from harness.run import ProcessOutcome
     from harness.run import StaticFacts
+    from harness.scenario import Identity
     from harness.target.discovery import AppLocation
     from harness.target.manifest import Manifest
     from harness.target.process import Observations
@@ -160,16 +163,15 @@ def _boot_and_drive(
             timeouts=options.timeouts,
         )
         with process:
-            run = _drive_and_stop(run, process, mock, manifest, options, identity, canaries)
+            run = _drive_and_stop(run, process, mock, manifest, options, identity)
         errors = tuple(str(e) for e in mock.store.handler_errors)
-        run = dataclasses.replace(
+        return dataclasses.replace(
             run,
             requests=tuple(mock.store.requests()),
             events=tuple(mock.store.events()),
             harness_errors=run.harness_errors + errors,
             no_env_boot=no_env.result(),
         )
-    return run
 
 
 def _drive_and_stop(
@@ -178,37 +180,35 @@ def _drive_and_stop(
     mock: CaptureServer,
     manifest: Manifest | None,
     options: Options,
-    identity: t.Any,
-    canaries: t.Any,
+    identity: Identity,
 ) -> Run:
     try:
         base_url = process.start()
     except BootError as exc:
-        return dataclasses.replace(run, boot_failure=exc.failure, process=process.stop())
-    observed = process.records()
-    steps = plan(load_scenario(options.scenario), observed.routes, manifest)
+        return dataclasses.replace(run, boot_failure=exc.failure, process=exc.outcome)
+    steps = plan(load_scenario(options.scenario), process.records().routes, manifest)
+    assert run.canaries is not None
 
     def identified_as(index: int) -> str | None:
         return _identified_in(process.records(), index, identity.distinct_id)
 
-    result = drive(
-        HttpTransport(base_url),
-        steps,
-        canaries,
-        identity,
-        identified_as=identified_as,
-        timeout_s=options.timeouts.request_s,
-    )
+    transport = HttpTransport(base_url)
+    try:
+        result = drive(
+            transport,
+            steps,
+            run.canaries,
+            identity,
+            identified_as=identified_as,
+            timeout_s=options.timeouts.request_s,
+        )
+    finally:
+        transport.close()
     # The flush check: the first batch after the stop signal is refused, so only
     # an app that waits for its client's shutdown() delivers everything.
     mock.faults.fail_next(1, 500, kind=RequestKind.CAPTURE)
     outcome = process.stop()
     observed = process.records()
-    failure = None
-    if result.error and outcome.exit_code is not None and outcome.exit_code != 0:
-        failure = BootFailure(Phase.REQUEST, result.error, detail=outcome.stderr_tail)
-    elif outcome.stop_signal and "KILL" in outcome.stop_signal:
-        failure = BootFailure(Phase.STOP, f"the app did not stop on {outcome.stop_signal}")
     return dataclasses.replace(
         run,
         exchanges=result.exchanges,
@@ -217,10 +217,23 @@ def _drive_and_stop(
         capture_calls=observed.capture_calls,
         enqueued=observed.enqueued,
         process=outcome,
-        boot_failure=failure,
+        boot_failure=_failure_after_boot(result.error, outcome),
         stop_fault_armed=True,
-        steps_skipped=dict(result.skipped),
+        steps_skipped=dict(steps.skipped) | dict(result.skipped),
+        steps_incomplete=dict(result.incomplete),
     )
+
+
+def _failure_after_boot(drive_error: str | None, outcome: ProcessOutcome) -> BootFailure | None:
+    """A drive cut short because the app died, or a stop that needed SIGKILL."""
+    if drive_error is not None:
+        detail = outcome.stderr_tail
+        return BootFailure(
+            Phase.REQUEST, f"{drive_error} (exit code {outcome.exit_code})", detail=detail
+        )
+    if outcome.stop_signal and "KILL" in outcome.stop_signal:
+        return BootFailure(Phase.STOP, f"the app did not stop: {outcome.stop_signal}")
+    return None
 
 
 def _identified_in(observed: Observations, index: int, anonymous: str) -> str | None:
@@ -262,10 +275,22 @@ def _boot_without_env(
         try:
             base_url = process.start()
         except BootError as exc:
-            process.stop()
             return NoEnvBoot(served=False, status=None, unset=unset, failure=exc.failure)
-        status = HttpTransport(base_url).request(
-            "GET", "/", headers={}, timeout=options.timeouts.request_s
-        ).status
-        process.stop()
-    return NoEnvBoot(served=status is not None, status=status, unset=unset)
+        transport = HttpTransport(base_url)
+        try:
+            status: int | None = transport.request(
+                "GET", "/", headers={}, timeout=options.timeouts.request_s
+            ).status
+        except TransportError as exc:
+            status, cause = None, str(exc)
+        else:
+            cause = ""
+        finally:
+            transport.close()
+        outcome = process.stop()
+    if status is None:
+        failure = BootFailure(
+            Phase.BOOT, f"GET / got no answer: {cause}", detail=outcome.stderr_tail
+        )
+        return NoEnvBoot(served=False, status=None, unset=unset, failure=failure)
+    return NoEnvBoot(served=True, status=status, unset=unset)

@@ -25,7 +25,7 @@ ORIGINAL_HOST_HEADER = "X-Posthog-Verify-Original-Host"
 STATUS_DROPPED = 0
 
 
-class RequestKind(str, enum.Enum):
+class RequestKind(enum.StrEnum):
     """What the mock made of a request."""
 
     CAPTURE = "capture"  # carried events (possibly zero after decoding an empty batch)

@@ -83,13 +83,25 @@ def anonymous_ids(run: Run) -> set[str]:
     return ids
 
 
+def submitting(span: Window) -> tuple[Exchange, ...]:
+    """The kind's exchanges up to and including the one that submitted the form.
+
+    Identification has to happen while the app handles the signup or login
+    itself: an app whose login event still goes to the anonymous id is not
+    rescued by the dashboard request after it, which any session login would
+    attribute to the user.
+    """
+    submits = [i for i, x in enumerate(span.own) if x.method.upper() != "GET"]
+    return span.own[: submits[-1] + 1] if submits else span.own
+
+
 def identification(run: Run, kind: str) -> Identification | None:
-    """The first identifying event in the window: person properties first, in
-    each exchange, then an identified (not personless, not anonymous) capture."""
+    """The first identifying event of the submitting exchanges: person
+    properties first, then an identified (not personless, not anonymous) capture."""
     span = window(run, kind)
     grouped = events_by_exchange(run)
     anonymous = anonymous_ids(run)
-    for exchange in span.own + span.later:
+    for exchange in submitting(span):
         events = grouped.get(exchange.index, [])
         for event in events:
             if event.distinct_id and person_properties(event):
@@ -179,6 +191,11 @@ def judge(run: Run, check: str, kind: str) -> tuple[Result, Identification | Non
     if not span.own:
         reason = run.steps_skipped.get(kind) or f"the app has no {kind} route"
         return result(check, Status.SKIP, reason), None
+    if kind in run.steps_incomplete and not any(_is_5xx(x.status) for x in span.own):
+        reason = run.steps_incomplete[kind]
+        summary = f"not judged: the harness could not complete {kind} ({reason}); "
+        summary += f"name the form in the manifest's [{kind}] table"
+        return result(check, Status.ERROR, summary), None
     ident = identification(run, kind)
     if ident is None:
         return result(
@@ -261,3 +278,7 @@ def identify_on_login(run: Run) -> Result:
             evidence(event=ident.event, exchange=ident.exchange, note="at login"),
         ],
     )
+
+
+def _is_5xx(status: int | None) -> bool:
+    return status is not None and status >= 500

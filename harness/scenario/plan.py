@@ -81,7 +81,8 @@ class Route:
 
     @classmethod
     def from_jsonable(cls, data: t.Mapping[str, t.Any]) -> Route:
-        return cls(data["rule"], frozenset(data["methods"]), data["endpoint"])
+        methods = frozenset(m.upper() for m in data.get("methods", ())) - {"HEAD", "OPTIONS"}
+        return cls(data["rule"], methods, data.get("endpoint", ""))
 
 
 def routes_from_app(app: Flask) -> tuple[Route, ...]:

@@ -22,19 +22,11 @@ from harness.run import ClientConstruction
 from harness.run import EnqueuedMessage
 from harness.run import Phase
 from harness.run import SourceLocation
+from harness.scenario.plan import Route
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
-
-
-@dataclasses.dataclass(frozen=True)
-class Route:
-    """One URL rule the app defines (the harness's probe routes excluded)."""
-
-    rule: str
-    methods: tuple[str, ...]
-    endpoint: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,10 +108,7 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         if kind in classes:
             lists[kind].append(classes[kind](**_fields(classes[kind], record)))
         elif kind == "routes":
-            scalars["routes"] = tuple(
-                Route(r["rule"], tuple(r.get("methods", ())), r.get("endpoint", ""))
-                for r in record.get("rules", ())
-            )
+            scalars["routes"] = tuple(Route.from_jsonable(r) for r in record.get("rules", ()))
         elif kind == "probe_failed":
             scalars["probe_failed"] = record.get("cause", "")
         elif kind == "boot_failure":

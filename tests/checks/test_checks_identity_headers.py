@@ -129,6 +129,23 @@ def test_login_fails_when_it_identifies_another_id_than_signup() -> None:
     assert [e["note"] for e in verdict.evidence] == ["at signup", "at login"]
 
 
+def test_login_fails_when_only_later_requests_carry_the_user_id() -> None:
+    """The login request itself goes to the anonymous id; the dashboard after it
+    carries the user id only because the session says so: not identified at login."""
+    specs = tuple(
+        dataclasses.replace(s, distinct_id=ANON, set=None, method="capture")
+        if s.step == 7
+        else s
+        for s in SPECS
+    )
+    verdict = identify_on_login(build(specs))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary.startswith("no event identified the user after login")
+    assert {e["distinct_id"] for e in verdict.evidence if e.get("event") == "user_logged_in"} == {
+        ANON
+    }
+
+
 def test_login_skips_without_a_login_route() -> None:
     kept = tuple(x for x in exchanges() if x.kind != "login")
     assert identify_on_login(good_run(exchanges=kept)).status is Status.SKIP

@@ -86,11 +86,12 @@ def test_probe_route_raises_inside_a_view_with_the_token(served: Served) -> None
     assert served.observations.probe_failed is None
 
 
-def test_routes_are_the_apps_own(served: Served) -> None:
+def test_routes_are_the_apps_own_plus_the_probes(served: Served) -> None:
     rules = {r.rule: r for r in served.observations.routes}
     assert set(rules) == {"/static/<path:filename>", "/", "/per-request", "/module",
-                          "/exception", "/outbound"}  # fmt: skip
-    assert rules["/"].methods == ("GET", "HEAD", "OPTIONS")
+                          "/exception", "/outbound", "/__posthog_verify__/raise",
+                          "/__posthog_verify__/ready"}  # fmt: skip
+    assert rules["/"].methods == frozenset({"GET"})  # HEAD and OPTIONS are implied
     assert rules["/"].endpoint == "index"
 
 
