@@ -69,7 +69,8 @@ def test_fixtures_in_a_user_suite(
     # would then warn, an error under -W error).
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
-    pytester.makeconftest("pytest_plugins = ['harness.fixtures']")
+    # No conftest: installing the package registers the plugin, which serves
+    # the fixtures, exactly as a user gets them.
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
     result.assert_outcomes(passed=4, failed=1)

@@ -1,0 +1,105 @@
+"""The matrix: every app in target_apps/ x every check gets the expected verdict.
+
+The whole corpus is verified once, through the plugin exactly as a user runs it
+(``pytest --posthog-verify --posthog-app 'target_apps/*' -n 2``), and each
+(app, check) is then one test against ``target_apps/expectations.toml``. A
+failing verdict must also name its real cause: the expectations give a
+substring its summary or evidence has to contain.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from harness.checks import CHECK_IDS
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTATIONS = tomllib.loads((ROOT / "target_apps" / "expectations.toml").read_text())["apps"]
+
+pytestmark = pytest.mark.slow
+
+
+def verify_corpus(out: Path, *extra: str) -> dict[str, t.Any]:
+    """Run the plugin over every target app in a subprocess; return its JSON report."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--posthog-verify",
+        "--posthog-app",
+        "target_apps/*",
+        "--posthog-report",
+        str(out),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *extra,
+    ]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.exists(), f"no report written:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return t.cast(dict[str, t.Any], json.loads(out.read_text()))
+
+
+@pytest.fixture(scope="session")
+def corpus_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
+    return verify_corpus(tmp_path_factory.mktemp("matrix") / "report.json", "-n", "2")
+
+
+def verdict(report: dict[str, t.Any], app: str, check: str) -> dict[str, t.Any]:
+    for entry in report["apps"]:
+        if entry["app"] == app:
+            for result in entry["checks"]:
+                if result["id"] == check:
+                    return t.cast(dict[str, t.Any], result)
+    raise AssertionError(f"{app}::{check} is not in the report")
+
+
+CASES = [
+    pytest.param(app, check, id=f"{app}::{check}")
+    for app in sorted(EXPECTATIONS)
+    for check in CHECK_IDS
+]
+
+
+@pytest.mark.parametrize(("app", "check"), CASES)
+def test_verdict_matches_expectation(corpus_report: dict[str, t.Any], app: str, check: str) -> None:
+    expected = EXPECTATIONS[app]["expect"][check]
+    result = verdict(corpus_report, app, check)
+    assert result["status"] == expected, json.dumps(result, indent=1)[:3000]
+    cause = EXPECTATIONS[app].get("evidence", {}).get(check)
+    if cause is not None:
+        assert cause in json.dumps(result), f"evidence does not name {cause!r}: {result}"
+    if result["status"] in ("fail", "warn", "error", "skip"):
+        assert result["summary"], "a non-pass verdict needs a summary"
+
+
+def test_every_app_in_the_corpus_has_expectations() -> None:
+    folders = {
+        p.name for p in (ROOT / "target_apps").iterdir() if (p / "requirements.txt").exists()
+    }
+    assert folders == set(EXPECTATIONS)
+
+
+def test_every_check_is_proven_both_ways() -> None:
+    """Each check has an app that passes it and one that does not pass it."""
+    for check in CHECK_IDS:
+        statuses = {EXPECTATIONS[app]["expect"][check] for app in EXPECTATIONS}
+        assert "pass" in statuses, check
+        assert statuses & {"fail", "warn"}, check
+
+
+def test_parallel_and_serial_runs_agree(corpus_report: dict[str, t.Any], tmp_path: Path) -> None:
+    """-n 0 and -n 2 give identical verdicts (durations and wording of timings aside)."""
+    serial = verify_corpus(tmp_path / "serial.json", "-n", "0")
+
+    def verdicts(report: dict[str, t.Any]) -> dict[str, str]:
+        return {f"{a['app']}::{c['id']}": c["status"] for a in report["apps"] for c in a["checks"]}
+
+    assert verdicts(serial) == verdicts(corpus_report)
