@@ -133,9 +133,7 @@ def test_login_fails_when_only_later_requests_carry_the_user_id() -> None:
     """The login request itself goes to the anonymous id; the dashboard after it
     carries the user id only because the session says so: not identified at login."""
     specs = tuple(
-        dataclasses.replace(s, distinct_id=ANON, set=None, method="capture")
-        if s.step == 7
-        else s
+        dataclasses.replace(s, distinct_id=ANON, set=None, method="capture") if s.step == 7 else s
         for s in SPECS
     )
     verdict = identify_on_login(build(specs))
