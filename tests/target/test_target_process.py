@@ -6,7 +6,6 @@ the phase and come back within its deadline, and stop() must always work.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -68,13 +67,7 @@ def get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
     "server",
     [
         pytest.param("werkzeug", id="werkzeug"),
-        pytest.param(
-            "gunicorn",
-            id="gunicorn",
-            marks=pytest.mark.skipif(
-                importlib.util.find_spec("gunicorn") is None, reason="gunicorn not installed"
-            ),
-        ),
+        pytest.param("gunicorn", id="gunicorn"),
     ],
 )
 def test_ready_probe_and_clean_sigterm_stop(
@@ -229,7 +222,6 @@ def test_fresh_copy_leaves_out_state_and_caches(tmp_path: Path) -> None:
     assert (app / "instance" / "app.sqlite3").exists()  # the original is untouched
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None, reason="gunicorn not installed")
 def test_gunicorn_boot_failure_is_reported_like_werkzeugs(
     tmp_path: Path, mock: CaptureServer
 ) -> None:
