@@ -166,7 +166,9 @@ def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> N
     print(f"{READY_PREFIX} http://{host}:{server.server_port}", flush=True)
     instrumentation.emit("ready", url=f"http://{host}:{server.server_port}")
     try:
-        server.serve_forever()
+        # socketserver notices shutdown() only between polls (0.5 s by default):
+        # a short interval keeps the stop from waiting on the loop.
+        server.serve_forever(poll_interval=0.05)
     finally:
         server.server_close()
 
