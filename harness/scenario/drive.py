@@ -55,7 +55,6 @@ from harness.scenario.placeholders import expand
 from harness.scenario.placeholders import placeholder_values
 from harness.scenario.transport import FailureKind
 from harness.scenario.transport import TransportError
-from harness.target.manifest import expand_value
 
 if t.TYPE_CHECKING:
     from harness.run import Canaries
@@ -232,12 +231,9 @@ class _Driver:
         else:
             self._plain_step(step)
 
-    def _expand(self, step: PlannedStep, template: t.Any) -> t.Any:
+    def _expand(self, template: t.Any) -> t.Any:
         if template is None:
             return None
-        if step.origin == "manifest":
-            values = self.values | {"secret": self.canaries.password}
-            return expand_value(template, values)
         return expand(template, self.values)
 
     def _check_expect(self, step: PlannedStep, exchange: Exchange) -> None:
@@ -246,8 +242,8 @@ class _Driver:
             self.unexpected.append(f"{step.name}: expected {step.expect}, got {got}")
 
     def _plain_step(self, step: PlannedStep) -> None:
-        data = self._expand(step, step.fields)
-        body = self._expand(step, step.json)
+        data = self._expand(step.fields)
+        body = self._expand(step.json)
         if step.method != "GET" and body is None:
             data = self._hidden_fields_for(step.path) | (data or {})
         on_first: t.Callable[[Exchange, TransportResponse | None], None] | None = None
@@ -279,7 +275,7 @@ class _Driver:
             return
         page_path = page.last.path
         form = choose_form(find_forms(page.response.text, page_path), step.role or step.kind)
-        overrides = self._expand(step, step.fields) or {}
+        overrides = self._expand(step.fields) or {}
         if form is None and not overrides:
             self.incomplete[step.name] = _no_form_reason(step, page)
             return

@@ -5,12 +5,11 @@ Templates are strings, or tables and arrays of them (a JSON body)::
     values = placeholder_values(canaries, identity)
     expand({"text": "{canary.text}"}, values)   # {'text': 'posthog-verify note ...'}
 
-Only ``{group.name}`` patterns are placeholders, so ordinary braces in a value
-(a JSON string, a regex) pass through untouched. An unknown placeholder is an
-error at load time (:func:`unknown_placeholders`), never a silent literal.
-
-.. note:: :mod:`harness.target.manifest` has its own ``expand``; the two should
-   be merged into one once both exist.
+Only a lowercase name in braces (``{secret}``, ``{canary.email}``) is a
+placeholder, so ordinary braces in a value (a JSON string, a regex) pass
+through untouched. An unknown placeholder is an error when the scenario or the
+manifest is loaded (:func:`unknown_placeholders`), never a silent literal.
+This one module serves both.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ if t.TYPE_CHECKING:
     from harness.run import Canaries
     from harness.scenario.canary import Identity
 
-PLACEHOLDER = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
+PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)\}")
 
 KNOWN = frozenset(
     {
@@ -42,6 +41,7 @@ KNOWN = frozenset(
         "canary.probe",
         "identity.distinct_id",
         "identity.session_id",
+        "secret",  # the password the run signs up with
     }
 )
 
@@ -63,6 +63,7 @@ def placeholder_values(canaries: Canaries, identity: Identity) -> dict[str, str]
         "canary.probe": canaries.probe,
         "identity.distinct_id": identity.distinct_id,
         "identity.session_id": identity.session_id,
+        "secret": canaries.password,
     }
 
 

@@ -6,7 +6,7 @@ scenario steps, routes that raise, and checks to skip with a reason::
 
     manifest = load_manifest(Path("my_app"))   # None when the app has none
     if manifest and manifest.signup:
-        body = {k: expand(v, values) for k, v in manifest.signup.fields.items()}
+        body = expand(manifest.signup.fields, values)   # harness.scenario.placeholders
 
 Every problem raises :class:`ManifestError`, which names the file, the table,
 the key, what was wrong and (for a misspelled key) the nearest allowed key.
@@ -23,20 +23,14 @@ import typing as t
 from pathlib import Path
 
 from harness.checks.ids import CHECK_IDS
+from harness.scenario.placeholders import KNOWN
+from harness.scenario.placeholders import unknown_placeholders
 
 MANIFEST_FILE = "posthog-verify.toml"
 PYPROJECT_TABLE = "tool.posthog-verify"
 
 #: Placeholder names a manifest value may use, e.g. ``"{canary.email}"``.
-PLACEHOLDERS: tuple[str, ...] = (
-    "canary.email",
-    "canary.name",
-    "canary.phone",
-    "canary.address",
-    "canary.text",
-    "canary.password",
-    "secret",
-)
+PLACEHOLDERS: tuple[str, ...] = tuple(sorted(KNOWN))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STEP_KINDS = ("browse", "api", "other")
 EXPECTS = ("2xx", "3xx", "4xx", "5xx", "any")
@@ -46,7 +40,6 @@ _FORM_KEYS = ("path", "method", "fields", "json")
 _STEP_KEYS = ("name", "method", "path", "fields", "json", "headers", "kind", "expect")
 _DEFAULT_METHOD = {"signup": "POST", "login": "POST", "logout": "GET"}
 # "{{" and "}}" are literal braces; "{name}" is a placeholder.
-_PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*(\(.*\))?)?$")
 _TOML_POS_RE = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
@@ -94,7 +87,7 @@ class FormSpec:
     """A route the scenario submits (signup, login, logout).
 
     ``fields`` is sent as a form, ``json`` as a JSON body; at most one is set.
-    Values may hold placeholders (see :func:`expand`).
+    Values may hold placeholders (see :mod:`harness.scenario.placeholders`).
     """
 
     path: str
@@ -164,32 +157,6 @@ def load_manifest(root: Path) -> Manifest | None:
         path = root / "pyproject.toml"
         return _Validator("pyproject.toml", PYPROJECT_TABLE).manifest(path, in_pyproject)
     return None
-
-
-def expand(template: str, values: t.Mapping[str, str]) -> str:
-    """Replace ``{name}`` placeholders with ``values[name]``; ``{{``/``}}`` are braces.
-
-    :raises KeyError: a placeholder with no value (names are validated at
-        load time, so this means the caller forgot one).
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(1) is None:
-            return match.group(0)[0]
-        return values[match.group(1)]
-
-    return _PLACEHOLDER_RE.sub(replace, template)
-
-
-def expand_value(value: t.Any, values: t.Mapping[str, str]) -> t.Any:
-    """:func:`expand` every string inside a JSON-like value (dicts, lists)."""
-    if isinstance(value, str):
-        return expand(value, values)
-    if isinstance(value, dict):
-        return {k: expand_value(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand_value(v, values) for v in value]
-    return value
 
 
 def _read_toml(path: Path, label: str) -> dict[str, t.Any]:
@@ -341,15 +308,13 @@ class _Validator:
             for item in value:
                 self.placeholders(section, key, item)
         elif isinstance(value, str):
-            for match in _PLACEHOLDER_RE.finditer(value):
-                name = match.group(1)
-                if name is not None and name not in PLACEHOLDERS:
-                    message = f"'{key}' uses unknown placeholder '{{{name}}}'; known: "
-                    message += ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + "."
-                    close = difflib.get_close_matches(name, PLACEHOLDERS, n=1)
-                    if close:
-                        message += f" Did you mean '{{{close[0]}}}'?"
-                    self.fail(section, key, message)
+            for name in unknown_placeholders(value):
+                message = f"'{key}' uses unknown placeholder '{{{name}}}'; known: "
+                message += ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + "."
+                close = difflib.get_close_matches(name, PLACEHOLDERS, n=1)
+                if close:
+                    message += f" Did you mean '{{{close[0]}}}'?"
+                self.fail(section, key, message)
 
     def steps(self, value: t.Any) -> tuple[StepSpec, ...]:
         if not isinstance(value, list):

@@ -235,7 +235,7 @@ def test_manifest_fields_override_the_filling(demo_app: Flask, transport: Transp
     # manifest syntax: "{{" is a literal brace, "{secret}" its own placeholder
     signup = PlannedStep(
         name="signup", kind="signup", method="POST", path="/signup", form=True, role="signup",
-        fields={"full_name": "{canary.name} {{Jr}}", "bio": "{secret}"}, origin="manifest",
+        fields={"full_name": "{canary.name} {Jr}", "bio": "{secret}"}, origin="manifest",
     )  # fmt: skip
     result = drive(
         transport, [signup], CANARIES, IDENTITY, identified_as=lambda i: None, timeout_s=10

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from harness.checks.ids import CHECK_IDS
+from harness.scenario.placeholders import expand
 from harness.target.manifest import FormSpec
 from harness.target.manifest import ManifestError
 from harness.target.manifest import StepSpec
-from harness.target.manifest import expand
-from harness.target.manifest import expand_value
 from harness.target.manifest import load_manifest
 
 FULL = """
@@ -162,8 +161,10 @@ def test_check_ids_cover_the_catalogue() -> None:
         pytest.param(
             '[signup]\npath = "/s"\nfields = { email = "{canary.emial}" }\n',
             "posthog-verify.toml: [signup] 'fields.email' uses unknown placeholder "
-            "'{canary.emial}'; known: {canary.email}, {canary.name}, {canary.phone}, "
-            "{canary.address}, {canary.text}, {canary.password}, {secret}. "
+            "'{canary.emial}'; known: {canary.address}, {canary.email}, {canary.first_name}, "
+            "{canary.ip}, {canary.last_name}, {canary.name}, {canary.password}, "
+            "{canary.phone}, {canary.probe}, {canary.text}, {canary.username}, "
+            "{identity.distinct_id}, {identity.session_id}, {secret}. "
             "Did you mean '{canary.email}'?",
             id="bad-placeholder",
         ),
@@ -277,23 +278,18 @@ def test_broken_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
     [
         pytest.param("{canary.email}", "ada@example.test", id="whole"),
         pytest.param("hi {canary.name}, {secret}!", "hi Ada, s3cret!", id="several"),
-        pytest.param("{{literal}} {canary.name}", "{literal} Ada", id="escaped-braces"),
+        pytest.param('{"json": 1} {canary.name}', '{"json": 1} Ada', id="other-braces"),
         pytest.param("no placeholders", "no placeholders", id="none"),
     ],
 )
-def test_expand(template: str, expected: str) -> None:
+def test_manifest_values_expand(template: str, expected: str) -> None:
     values = {"canary.email": "ada@example.test", "canary.name": "Ada", "secret": "s3cret"}
     assert expand(template, values) == expected
 
 
-def test_expand_value_walks_json() -> None:
+def test_expand_walks_json() -> None:
     body = {"user": {"email": "{canary.email}", "tags": ["{secret}", 3]}, "n": 1}
-    assert expand_value(body, {"canary.email": "e", "secret": "s"}) == {
+    assert expand(body, {"canary.email": "e", "secret": "s"}) == {
         "user": {"email": "e", "tags": ["s", 3]},
         "n": 1,
     }
-
-
-def test_expand_missing_value_raises() -> None:
-    with pytest.raises(KeyError, match=r"canary\.phone"):
-        expand("{canary.phone}", {})
