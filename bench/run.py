@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         one = [verify(str(REFERENCE), 0, work / "one")[0] for _ in range(args.repeat)]
         single = statistics.median(one)
         print("2. one app, all checks, pytest command to exit")
-        print(f"   median of {args.repeat}: {single:6.2f} s   excess over floor: {single - floor:+.2f} s")
+        excess = single - floor
+        print(f"   median of {args.repeat}: {single:6.2f} s   excess over floor: {excess:+.2f} s")
 
         pattern = copies(args.apps, work / "apps")
         print(f"3. {args.apps} copies of the reference app")
