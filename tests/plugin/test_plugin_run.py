@@ -48,3 +48,14 @@ def test_broken_app_fails_naming_the_check_and_evidence(
         ["*no_pii_in_events: fail:*", "*FAILED *broken_pii_tag::no_pii_in_events*"]
     )
     assert "email" in result.stdout.str()
+
+
+def test_a_warning_is_reported_but_never_fails_the_run(pytester: pytest.Pytester) -> None:
+    app = Path(__file__).resolve().parents[2] / "target_apps" / "correct_flask_integration"
+    result = pytester.runpytest_subprocess(
+        "--posthog-verify", f"--posthog-app={app}", "-k", "no_pii_in_events"
+    )
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["correct_flask_integration::no_pii_in_events WARN", "*$ip*", "*1 passed*"]
+    )
