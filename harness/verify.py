@@ -43,6 +43,7 @@ from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
 from harness.target.manifest import ManifestError
 from harness.target.manifest import load_manifest
+from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
@@ -54,7 +55,6 @@ if t.TYPE_CHECKING:
     from harness.scenario import Identity
     from harness.target.discovery import AppLocation
     from harness.target.manifest import Manifest
-    from harness.target.process import Observations
 
 # Names an app's PostHog setup commonly reads; the ones its source names are added.
 KEY_ENV_NAMES = (
@@ -108,62 +108,84 @@ def base_environ() -> dict[str, str]:
     }
 
 
-def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> Run:
-    """Verify one app end to end and return everything observed."""
-    options = options or Options()
-    started = time.monotonic()
+@dataclasses.dataclass(frozen=True)
+class Subject:
+    """An app found and read (never run), ready to be booted in either mode."""
+
+    app: AppRef
+    location: AppLocation
+    manifest: Manifest | None
+    static: StaticFacts
+
+
+def find(app_root: Path, name: str) -> Subject | BootFailure:
+    """Read the manifest, find the app, read its source; or say why not.
+
+    A candidate file that does not parse is the app's own fault
+    (``app_raised``); anything else found wanting is the harness's ``error``.
+    """
     app = AppRef(name=name, root=str(app_root))
     try:
         manifest = load_manifest(app_root)
         location = discover(app_root, manifest=manifest)
     except (DiscoveryError, ManifestError) as exc:
-        failure = BootFailure(Phase.DISCOVER, str(exc).splitlines()[0], detail=str(exc))
-        return Run(app=app, boot_failure=failure, duration_s=time.monotonic() - started)
+        raised = isinstance(exc, DiscoveryError) and exc.app_raised
+        return BootFailure(Phase.DISCOVER, str(exc).splitlines()[0], raised, str(exc))
     app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
-    static = analyze(app_root)
-    with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
-        run = _boot_and_drive(app, location, manifest, static, options, Path(tmp))
-    return dataclasses.replace(run, duration_s=time.monotonic() - started)
+    return Subject(app, location, manifest, analyze(app_root))
 
 
-def _boot_and_drive(
-    app: AppRef,
-    location: AppLocation,
-    manifest: Manifest | None,
-    static: StaticFacts,
-    options: Options,
-    tmp: Path,
-) -> Run:
+def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identity, dict[str, str]]:
+    """The Run's starting point: the values unique to this run, and the env to inject."""
     run_id = secrets.token_hex(6)
-    canaries = make_canaries(run_id)
     identity = make_identity(run_id)
     # Synthetic and unique per run, so a batch carrying any other key is visible.
     token = f"phc_posthogverify_test_{run_id}"
+    env = injected_env(subject.static, token, mock_host)
+    run = Run(
+        app=subject.app,
+        mode=mode,
+        token=token,
+        mock_host=mock_host,
+        injected_env=tuple(sorted(env)),
+        canaries=make_canaries(run_id),
+        distinct_id_header=identity.distinct_id,
+        session_id_header=identity.session_id,
+        static=subject.static,
+        skip=dict(subject.manifest.skip) if subject.manifest else {},
+    )
+    return run, identity, env
+
+
+def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> Run:
+    """Verify one app end to end and return everything observed."""
+    options = options or Options()
+    started = time.monotonic()
+    subject = find(app_root, name)
+    if isinstance(subject, BootFailure):
+        app = AppRef(name=name, root=str(app_root))
+        return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
+    with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
+        run = _boot_and_drive(subject, options, Path(tmp))
+    return dataclasses.replace(run, duration_s=time.monotonic() - started)
+
+
+def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
     with CaptureServer() as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
-        env = injected_env(static, token, mock.url)
-        no_env = side.submit(_boot_without_env, app, location, static, env, options, tmp)
-        run = Run(
-            app=app,
-            token=token,
-            mock_host=mock.url,
-            injected_env=tuple(sorted(env)),
-            canaries=canaries,
-            distinct_id_header=identity.distinct_id,
-            session_id_header=identity.session_id,
-            static=static,
-            skip=dict(manifest.skip) if manifest else {},
-        )
+        run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
+        no_env = side.submit(_boot_without_env, subject, env, options, tmp)
+        assert run.canaries is not None
         process = AppProcess(
-            fresh_copy(Path(app.root), tmp / "main"),
-            location.target,
+            fresh_copy(Path(subject.app.root), tmp / "main"),
+            subject.location.target,
             base_environ() | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
             tmp / "main.log",
             server=options.server,
-            probe_token=canaries.probe,
+            probe_token=run.canaries.probe,
             timeouts=options.timeouts,
         )
         with process:
-            run = _drive_and_stop(run, process, mock, manifest, options, identity)
+            run = _drive_and_stop(run, process, mock, subject.manifest, options, identity)
         errors = tuple(str(e) for e in mock.store.handler_errors)
         return dataclasses.replace(
             run,
@@ -190,7 +212,7 @@ def _drive_and_stop(
     assert run.canaries is not None
 
     def identified_as(index: int) -> str | None:
-        return _identified_in(process.records(), index, identity.distinct_id)
+        return identified_in(process.records(), index, identity.distinct_id)
 
     transport = HttpTransport(base_url)
     try:
@@ -236,35 +258,15 @@ def _failure_after_boot(drive_error: str | None, outcome: ProcessOutcome) -> Boo
     return None
 
 
-def _identified_in(observed: Observations, index: int, anonymous: str) -> str | None:
-    """What the app identified the user as while serving exchange ``index``.
-
-    The most frequent distinct id of the messages it enqueued during that
-    exchange, other than the anonymous header's: a browser SDK would switch to
-    the same id after ``identify``.
-    """
-    ids = [
-        m.distinct_id
-        for m in observed.enqueued
-        if m.step == index and m.distinct_id and m.distinct_id != anonymous
-    ]
-    return max(set(ids), key=ids.count) if ids else None
-
-
 def _boot_without_env(
-    app: AppRef,
-    location: AppLocation,
-    static: StaticFacts,
-    injected: dict[str, str],
-    options: Options,
-    tmp: Path,
+    subject: Subject, injected: dict[str, str], options: Options, tmp: Path
 ) -> NoEnvBoot:
     """Boot a second copy with every PostHog variable unset and ask for ``/``."""
-    unset = tuple(sorted(set(injected) | set(static.env_names)))
+    unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
     env = {k: v for k, v in base_environ().items() if k not in unset}
     process = AppProcess(
-        fresh_copy(Path(app.root), tmp / "noenv"),
-        location.target,
+        fresh_copy(Path(subject.app.root), tmp / "noenv"),
+        subject.location.target,
         env,
         tmp / "noenv.log",
         server=options.server,

@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import functools
 import os
-import secrets
 import sys
 import tempfile
 import threading
@@ -42,27 +41,22 @@ from harness.run import Run
 from harness.scenario import FlaskClientTransport
 from harness.scenario import drive
 from harness.scenario import load_scenario
-from harness.scenario import make_canaries
-from harness.scenario import make_identity
 from harness.scenario import plan
 from harness.scenario import routes_from_app
 from harness.serve import BootFailed
 from harness.serve import add_probe_routes
-from harness.static import analyze
-from harness.target.discovery import DiscoveryError
-from harness.target.discovery import discover
 from harness.target.inprocess import isolated_import
 from harness.target.instrument import Instrumentation
 from harness.target.instrument import ListSink
-from harness.target.manifest import ManifestError
-from harness.target.manifest import load_manifest
 from harness.target.observations import boot_failure_from
+from harness.target.observations import identified_in
 from harness.target.observations import parse_records
 from harness.target.process import Timeouts
 from harness.target.workspace import fresh_copy
-from harness.verify import _identified_in
+from harness.verify import Subject
 from harness.verify import base_environ
-from harness.verify import injected_env
+from harness.verify import find
+from harness.verify import new_run
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -71,7 +65,6 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
     from harness.capture.intercept import InProcessMock
-    from harness.run import StaticFacts
     from harness.scenario import Identity
     from harness.target.discovery import AppLocation
     from harness.target.manifest import Manifest
@@ -99,25 +92,15 @@ def verify_in_process(
     :param timeouts: only ``request_s`` is used: each test-client request's deadline.
     """
     started = time.monotonic()
-    app = AppRef(name=name, root=str(app_root))
-    try:
-        manifest = load_manifest(app_root)
-        location = discover(app_root, environ={}, manifest=manifest)
-    except (DiscoveryError, ManifestError) as exc:
-        failure = BootFailure(
-            Phase.DISCOVER,
-            str(exc).splitlines()[0],
-            app_raised=getattr(exc, "app_raised", False),
-            detail=str(exc),
-        )
-        return Run(app=app, mode=MODE, boot_failure=failure, duration_s=time.monotonic() - started)
-    app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
-    static = analyze(app_root)
+    subject = find(app_root, name)
+    if isinstance(subject, BootFailure):
+        app = AppRef(name=name, root=str(app_root))
+        return Run(app=app, mode=MODE, boot_failure=subject, duration_s=time.monotonic() - started)
     request_s = (timeouts or Timeouts()).request_s
     with tempfile.TemporaryDirectory(prefix="posthog-verify-inprocess-", dir=workdir) as tmp:
         workspace = fresh_copy(Path(app_root), Path(tmp))
-        target = _Target(workspace, location, manifest, scenario, request_s)
-        run = _in_sandbox(app, static, target)
+        target = _Target(workspace, subject.location, subject.manifest, scenario, request_s)
+        run = _in_sandbox(subject, target)
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
 
 
@@ -132,25 +115,9 @@ class _Target:
     request_s: float
 
 
-def _in_sandbox(app: AppRef, static: StaticFacts, target: _Target) -> Run:
+def _in_sandbox(subject: Subject, target: _Target) -> Run:
     """Boot, drive and flush with every process-wide change undone on the way out."""
-    run_id = secrets.token_hex(6)
-    identity = make_identity(run_id)
-    # Synthetic and unique per run, so a batch carrying any other key is visible.
-    token = f"phc_posthogverify_test_{run_id}"
-    env = injected_env(static, token, MOCK_HOST)
-    run = Run(
-        app=app,
-        mode=MODE,
-        token=token,
-        mock_host=MOCK_HOST,
-        injected_env=tuple(sorted(env)),
-        canaries=make_canaries(run_id),
-        distinct_id_header=identity.distinct_id,
-        session_id_header=identity.session_id,
-        static=static,
-        skip=dict(target.manifest.skip) if target.manifest else {},
-    )
+    run, identity, env = new_run(subject, mode=MODE, mock_host=MOCK_HOST)
     sink = ListSink()
     instrumentation = Instrumentation(target.workspace, sink)
     with contextlib.ExitStack() as stack:
@@ -188,7 +155,7 @@ def _boot_and_drive(
     sink = t.cast(ListSink, instrumentation.sink)
 
     def identified_as(index: int) -> str | None:
-        return _identified_in(parse_records(list(sink.records)), index, identity.distinct_id)
+        return identified_in(parse_records(list(sink.records)), index, identity.distinct_id)
 
     transport = FlaskClientTransport(flask_app)
     result = drive(

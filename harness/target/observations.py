@@ -147,3 +147,18 @@ def read_log(path: Path) -> Observations:
         if isinstance(record, dict):
             records.append(record)
     return parse_records(records)
+
+
+def identified_in(observed: Observations, index: int, anonymous: str) -> str | None:
+    """What the app identified the user as while serving exchange ``index``.
+
+    The most frequent distinct id of the messages it enqueued during that
+    exchange, other than the anonymous header's: a browser SDK would switch to
+    the same id after ``identify``.
+    """
+    ids = [
+        m.distinct_id
+        for m in observed.enqueued
+        if m.step == index and m.distinct_id and m.distinct_id != anonymous
+    ]
+    return max(set(ids), key=ids.count) if ids else None
