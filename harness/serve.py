@@ -35,11 +35,16 @@ from harness.target.instrument import Instrumentation
 from harness.target.instrument import PosthogVerifyProbeError
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flask import Flask
 
 READY_PREFIX = "POSTHOG_VERIFY_READY"
 BOOT_FAILURE_EXIT = 3
 PROBE_PREFIX = "/__posthog_verify__"
+#: Called with the URL once the app serves, after the READY line: the zygote
+#: (:mod:`harness.target.zygote`) forwards it, as its children's stdout is a file.
+READY_HOOKS: list[Callable[[str], None]] = []
 
 
 class BootFailed(Exception):
@@ -147,6 +152,13 @@ def prepare(target: str, token: str, instrumentation: Instrumentation) -> Flask:
     return app
 
 
+def announce_ready(url: str, instrumentation: Instrumentation) -> None:
+    print(f"{READY_PREFIX} {url}", flush=True)
+    instrumentation.emit("ready", url=url)
+    for hook in READY_HOOKS:
+        hook(url)
+
+
 def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> None:
     """Serve until SIGTERM/SIGINT; the handler only starts a thread, because
     ``shutdown()`` waits for ``serve_forever`` running on this very thread."""
@@ -163,8 +175,7 @@ def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> N
     for sig in (signal.SIGTERM, signal.SIGINT):
         if signal.getsignal(sig) is _stop_during_boot:
             signal.signal(sig, on_signal)
-    print(f"{READY_PREFIX} http://{host}:{server.server_port}", flush=True)
-    instrumentation.emit("ready", url=f"http://{host}:{server.server_port}")
+    announce_ready(f"http://{host}:{server.server_port}", instrumentation)
     try:
         # socketserver notices shutdown() only between polls (0.5 s by default):
         # a short interval keeps the stop from waiting on the loop.
@@ -190,8 +201,7 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
 
     def post_worker_init(worker: t.Any) -> None:
         host, port = worker.sockets[0].getsockname()[:2]
-        print(f"{READY_PREFIX} http://{host}:{port}", flush=True)
-        instrumentation.emit("ready", url=f"http://{host}:{port}")
+        announce_ready(f"http://{host}:{port}", instrumentation)
 
     options = {
         "bind": f"{args.host}:0",

@@ -9,12 +9,18 @@ always kill at a deadline::
         ...                           # drive it over HTTP
         observations = proc.records()
         outcome = proc.stop()         # SIGTERM, then SIGKILL past the deadline
+
+Children are forked from a pre-imported zygote (:mod:`harness.target.zygote`)
+where ``os.fork`` exists, else spawned; ``POSTHOG_VERIFY_LAUNCHER=spawn|fork``
+picks explicitly. gunicorn is always spawned: its arbiter forks workers and
+owns the signals, which a forked child's state would only complicate.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import signal
 import subprocess
@@ -31,11 +37,18 @@ from harness.run import ProcessOutcome
 from harness.serve import READY_PREFIX
 from harness.target.observations import Observations
 from harness.target.observations import read_log
+from harness.target.zygote import ForkedChild
+from harness.target.zygote import ZygoteUnavailable
+from harness.target.zygote import shared_zygote
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 _TAIL_CHARS = 4000
+#: ``spawn`` or ``fork``: how children are launched (default fork where possible).
+LAUNCHER_ENV = "POSTHOG_VERIFY_LAUNCHER"
+LAUNCHERS = ("spawn", "fork")
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +77,17 @@ def _tail(path: Path) -> str:
             return handle.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
+
+
+def wanted_launcher(server: str) -> str:
+    """The launcher for a ``server`` child: the env var's, else fork where it
+    exists; gunicorn always spawns (see the module docstring)."""
+    wanted = os.environ.get(LAUNCHER_ENV, "").strip().lower() or "fork"
+    if wanted not in LAUNCHERS:
+        raise ValueError(f"{LAUNCHER_ENV}={wanted!r}: expected one of {', '.join(LAUNCHERS)}")
+    if wanted == "fork" and (server == "gunicorn" or not hasattr(os, "fork")):
+        return "spawn"
+    return wanted
 
 
 class AppProcess:
@@ -101,7 +125,8 @@ class AppProcess:
         self.stderr_path = self.workdir.parent / f"{stem}.stderr.log"
         self.url: str | None = None
         self.boot_duration_s: float | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self.launcher: str | None = None  # "fork" or "spawn", once started
+        self._proc: subprocess.Popen[bytes] | ForkedChild | None = None
         self._ready = threading.Event()
         self._reader: threading.Thread | None = None
         self._outcome: ProcessOutcome | None = None
@@ -124,9 +149,37 @@ class AppProcess:
         return env
 
     def start(self) -> str:
-        """Spawn the child and wait, up to ``timeouts.boot_s``, for its READY
+        """Launch the child and wait, up to ``timeouts.boot_s``, for its READY
         line. :raises BootError: it exited or hung first (then it is killed)."""
         started = time.monotonic()
+        child = self._fork() if wanted_launcher(self.server) == "fork" else None
+        if child is not None:
+            self.launcher, self._proc = "fork", child
+            self.url = child.wait_ready(self.timeouts.boot_s)
+        else:
+            self.launcher = "spawn"
+            self._spawn()
+            self._ready.wait(self.timeouts.boot_s)
+        if self.url is None:
+            raise self._boot_error()
+        self.boot_duration_s = time.monotonic() - started
+        return self.url
+
+    def _fork(self) -> ForkedChild | None:
+        """Fork the child from the zygote; None (logged) when it is unavailable."""
+        zygote = shared_zygote()
+        if zygote is None:
+            return None
+        argv = self.command()[3:]
+        try:
+            return zygote.spawn(
+                argv, self.workdir, self._child_env(), self.stdout_path, self.stderr_path
+            )
+        except ZygoteUnavailable as exc:
+            logger.warning("posthog-verify: spawning %s instead of forking: %s", self.target, exc)
+            return None
+
+    def _spawn(self) -> None:
         with self.stderr_path.open("wb") as stderr:
             self._proc = subprocess.Popen(
                 self.command(),
@@ -140,15 +193,10 @@ class AppProcess:
         self._reader = threading.Thread(target=self._read_stdout, name="posthog-verify-stdout")
         self._reader.daemon = True
         self._reader.start()
-        self._ready.wait(self.timeouts.boot_s)
-        if self.url is None:
-            raise self._boot_error()
-        self.boot_duration_s = time.monotonic() - started
-        return self.url
 
     def _read_stdout(self) -> None:
         """Copy the child's stdout to a file; set ``ready`` on the READY line or EOF."""
-        assert self._proc is not None
+        assert isinstance(self._proc, subprocess.Popen)
         assert self._proc.stdout is not None
         with self._proc.stdout, self.stdout_path.open("wb") as out:
             for line in self._proc.stdout:
