@@ -26,6 +26,7 @@ import atexit
 import contextvars
 import functools
 import importlib
+import importlib.util
 import inspect
 import json
 import linecache
@@ -223,6 +224,7 @@ class Instrumentation:
         if posthog is not None and client_module is not None:
             self._patch_client(client_module.Client)
             self._patch_module(posthog, client_module.Client)
+        self._patch_dotenv()
         if self.mock_url:
             from harness.target.outbound import NetworkGuard
 
@@ -241,6 +243,31 @@ class Instrumentation:
     def _patch(self, owner: t.Any, name: str, replacement: t.Any) -> None:
         self._patches.append((owner, name, owner.__dict__[name]))
         setattr(owner, name, replacement)
+
+    def _patch_dotenv(self) -> None:
+        """Keep every ``POSTHOG*`` variable as the harness set it, whatever a
+        ``.env`` says: ``load_dotenv(override=True)`` would otherwise replace the
+        injected token and host (or, in the boot without them, bring a key back).
+        """
+        if importlib.util.find_spec("dotenv") is None:
+            return
+        import dotenv
+        import dotenv.main
+
+        protected = {k: v for k, v in os.environ.items() if k.upper().startswith("POSTHOG")}
+        original = dotenv.main.load_dotenv
+
+        @functools.wraps(original)
+        def load_dotenv(*args: t.Any, **kwargs: t.Any) -> bool:
+            loaded = original(*args, **kwargs)
+            for name in [k for k in os.environ if k.upper().startswith("POSTHOG")]:
+                if name not in protected:
+                    del os.environ[name]
+            os.environ.update(protected)
+            return t.cast(bool, loaded)
+
+        self._patch(dotenv.main, "load_dotenv", load_dotenv)
+        self._patch(dotenv, "load_dotenv", load_dotenv)
 
     # -- clients -------------------------------------------------------------
 
