@@ -128,12 +128,18 @@ def pytest_configure(config: pytest.Config) -> None:
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
     config.stash[session_key] = verify
     config.pluginmanager.register(_Gatherer(verify), "posthog-verify-gatherer")
+    if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
+        verify.warm_up()  # this process boots apps (an xdist controller does not)
     # In verify mode the apps are the tests: collection starts at the rootdir,
     # whose collector yields the apps, and the project's own suite is not run.
     config.args = [str(config.rootpath)]
     # An app's items must stay on one worker; xdist's default "load" would split them.
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"
+    if hasattr(config, "workerinput"):
+        # A worker decides whether to tag items with their group from its own
+        # command line, which (with the switch above) never says loadgroup.
+        config.option.loadgroup = True
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

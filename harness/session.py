@@ -22,6 +22,7 @@ from pathlib import Path
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
 from harness.report import AppReport
+from harness.target.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
 from harness.verify import Options
@@ -89,6 +90,10 @@ class VerifySession:
         )
         self._futures: dict[str, concurrent.futures.Future[AppOutcome]] = {}
         self.gathered: dict[str, dict[str, t.Any]] = {}
+
+    def warm_up(self) -> None:
+        """Get the app launcher ready in the background (this process verifies)."""
+        self._pool.submit(warm_up, self.options.server)
 
     def outcome(self, entry: AppEntry) -> AppOutcome:
         """The verdicts on ``entry``; starts it and the rest of its bucket if needed."""

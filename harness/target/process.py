@@ -90,6 +90,13 @@ def wanted_launcher(server: str) -> str:
     return wanted
 
 
+def warm_up(server: str) -> None:
+    """Start this process's zygote now, if apps will be forked from it, so its
+    imports overlap whatever the caller does before the first app boots."""
+    if wanted_launcher(server) == "fork":
+        shared_zygote()
+
+
 class AppProcess:
     """One served app in a child process.
 
