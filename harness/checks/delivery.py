@@ -62,10 +62,8 @@ def flush_on_shutdown(run: Run) -> Result:
         return result(check, Status.FAIL, "no events were produced")
     delivered = acknowledged_uuids(run)
     missing = [message for uuid, message in queued.items() if uuid not in delivered]
-    stopped = (
-        f"exit code {process.exit_code}, stopped by {process.stop_signal} "
-        f"in {process.stop_duration_s if process.stop_duration_s is not None else '?'} s"
-    )
+    took = "?" if process.stop_duration_s is None else f"{process.stop_duration_s:.2f}"
+    stopped = f"exit code {process.exit_code}, stopped by {process.stop_signal} in {took} s"
     if not missing:
         return result(
             check,

@@ -107,7 +107,7 @@ def test_flush_fails_listing_the_missing_uuids_exit_code_and_duration() -> None:
     verdict = flush_on_shutdown(dataclasses.replace(run, events=never_retried))
     assert verdict.status is Status.FAIL
     assert verdict.summary == (
-        "3 of 11 queued events never arrived (exit code 0, stopped by SIGTERM in 1.4 s)"
+        "3 of 11 queued events never arrived (exit code 0, stopped by SIGTERM in 1.40 s)"
     )
     missing = {(e["event"], e["uuid"]) for e in verdict.evidence if "uuid" in e}
     assert ("$exception", PROBE_UUID) in missing
