@@ -148,7 +148,9 @@ def prepare(target: str, token: str, instrumentation: Instrumentation) -> Flask:
     # Probes first, so the routes the planner reads include them.
     add_probe_routes(app, token, instrumentation)
     instrumentation.emit("routes", rules=routes_record(app))
-    app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign]
+    # Patching a method on the instance; mypy also compares it with the unbound
+    # method (``self`` included), hence ``assignment``.
+    app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment]
     return app
 
 
@@ -213,7 +215,7 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
         "loglevel": "warning",
     }
 
-    class _Application(BaseApplication):  # type: ignore[misc]
+    class _Application(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped (Any)
         def load_config(self) -> None:
             for key, value in options.items():
                 if key in self.cfg.settings:

@@ -247,7 +247,9 @@ def _diverted_atexit() -> Iterator[list[Callable[..., t.Any]]]:
     the app (and its SDK clients) register must not run when pytest exits.
     The clients they would flush are shut down explicitly (:func:`_shut_down`)."""
     diverted: list[Callable[..., t.Any]] = []
-    real_register, real_unregister = atexit.register, atexit.unregister
+    # Widened from the stub's ParamSpec generic, which functools.wraps cannot infer.
+    real_register: Callable[..., t.Any] = atexit.register
+    real_unregister = atexit.unregister
 
     @functools.wraps(real_register)
     def register(func: Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -262,7 +264,7 @@ def _diverted_atexit() -> Iterator[list[Callable[..., t.Any]]]:
     try:
         yield diverted
     finally:
-        atexit.register, atexit.unregister = real_register, real_unregister  # type: ignore[assignment]
+        atexit.register, atexit.unregister = real_register, real_unregister
 
 
 @contextlib.contextmanager

@@ -383,7 +383,7 @@ def _inflate(body: bytes) -> bytes:
 
 
 def _bounded(decomp: t.Any, body: bytes, label: str) -> bytes:
-    out = decomp.decompress(body, _MAX_DECOMPRESSED)
+    out: bytes = decomp.decompress(body, _MAX_DECOMPRESSED)
     if decomp.unconsumed_tail:
         raise DecodeError(f"{label} body inflates past {_MAX_DECOMPRESSED} bytes")
     if not decomp.eof:
@@ -395,9 +395,12 @@ def _unzstd(body: bytes) -> bytes:
     if _zstandard is None:
         raise DecodeError("Content-Encoding zstd needs the zstandard package, not installed")
     try:
-        return _zstandard.ZstdDecompressor().decompress(body, max_output_size=_MAX_DECOMPRESSED)
+        out: bytes = _zstandard.ZstdDecompressor().decompress(
+            body, max_output_size=_MAX_DECOMPRESSED
+        )
     except _zstandard.ZstdError as exc:
         raise DecodeError(f"body is not valid zstd: {exc}") from None
+    return out
 
 
 def _json(raw: bytes) -> t.Any:

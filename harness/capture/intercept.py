@@ -99,7 +99,7 @@ class _Router:
         url = request.url or ""
         parts = urllib.parse.urlsplit(url)
         method = request.method or "GET"
-        headers = dict(request.headers.items())
+        headers = _str_headers(request.headers)
         body = _body_bytes(request.body)
         path = parts.path or "/"
         if not (is_posthog_host(parts.netloc) or classify_path(path) is not None):
@@ -114,6 +114,12 @@ class _Router:
                 f"{method} {url}: connection dropped by a posthog-verify fault", request=request
             )
         return reply.status, {"Content-Type": reply.content_type}, reply.body
+
+
+def _str_headers(headers: t.Mapping[str, str | bytes]) -> dict[str, str]:
+    """Header values as text: ``requests`` keeps a value given as bytes as
+    bytes; decode it as the HTTP server (``http.client``) would, latin-1."""
+    return {k: v if isinstance(v, str) else v.decode("latin-1") for k, v in headers.items()}
 
 
 def _body_bytes(body: t.Any) -> bytes:

@@ -150,7 +150,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def setup(self) -> None:
-        self.timeout = self.server.read_timeout
+        # typeshed declares ``timeout`` a ClassVar, but StreamRequestHandler.setup()
+        # reads it from the instance: a per-server value belongs here.
+        self.timeout = self.server.read_timeout  # type: ignore[misc]
         super().setup()
         self.server.track(self.connection, active=True)
 

@@ -160,4 +160,5 @@ def load_report(path: Path) -> dict[str, t.Any]:
 def load_schema() -> dict[str, t.Any]:
     """The report's JSON Schema (draft 2020-12), shipped in the package."""
     text = importlib.resources.files("harness.report").joinpath("schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, t.Any] = json.loads(text)
+    return schema

@@ -89,9 +89,9 @@ def _merged_versions(reports: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, st
 
 def _check_shards(reports: t.Sequence[t.Mapping[str, t.Any]], names: list[str]) -> None:
     """When every input is a shard, they must be all the shards of one split."""
-    shards = [report.get("shard") for report in reports]
-    if not all(shards):
+    if not all(report.get("shard") for report in reports):
         return
+    shards = [report["shard"] for report in reports]
     counts = {shard["count"] for shard in shards}
     if len(counts) > 1:
         described = ", ".join(

@@ -70,7 +70,8 @@ class Score:
 
     def count(self, status: Status) -> int:
         """The count for one status (``score.count(Status.FAIL)``)."""
-        return getattr(self, _SCORE_FIELD[status])
+        value: int = getattr(self, _SCORE_FIELD[status])
+        return value
 
     def to_dict(self) -> dict[str, int]:
         """The score as the report writes it, ``applicable`` included."""

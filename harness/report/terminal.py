@@ -86,7 +86,9 @@ class _Layout(t.NamedTuple):
 
 def _legend(columns: t.Sequence[str], width: int) -> list[str]:
     """``checks:  1 boots  2 boots_without_posthog_env ...`` wrapped to ``width``."""
-    lead, lines, parts = "checks:", [], []
+    lead = "checks:"
+    lines: list[str] = []
+    parts: list[str] = []
     for number, check_id in enumerate(columns, start=1):
         entry = f"{number} {check_id}"
         if parts and len(lead) + sum(2 + len(p) for p in [*parts, entry]) > width:

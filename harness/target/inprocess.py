@@ -69,7 +69,9 @@ def isolated_import(
             yield build_app(target, _NullInstrumentation())  # type: ignore[arg-type]
         else:
             app = build_app(target, instrumentation)
-            app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign]
+            # Patching a method on the instance; mypy also compares it with the unbound
+            # method (``self`` included), hence ``assignment``.
+            app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment]
             yield app
     finally:
         for name in _imported_from(root, before):

@@ -39,8 +39,10 @@ from pathlib import Path
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
+    from collections.abc import Iterable
 
-    WSGIApp = Callable[[dict[str, t.Any], t.Any], t.Any]
+    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import WSGIApplication as WSGIApp
 
 #: The request header that carries the scenario step index into the app.
 STEP_HEADER = "X-Posthog-Verify-Step"
@@ -137,7 +139,7 @@ class _Locator:
         return self._cache[filename]
 
     def locate(self) -> dict[str, t.Any] | None:
-        frame = sys._getframe(1)
+        frame: types.FrameType | None = sys._getframe(1)
         while frame is not None:
             rel = self.relative(frame.f_code.co_filename)
             if rel is not None:
@@ -203,7 +205,7 @@ class Instrumentation:
         step header is read into a context variable and removed from environ."""
 
         @functools.wraps(wsgi_app)
-        def middleware(environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+        def middleware(environ: dict[str, t.Any], start_response: StartResponse) -> Iterable[bytes]:
             self.serving = True
             raw = environ.pop(_STEP_ENVIRON_KEY, None)
             token = self._step.set(int(raw) if raw and raw.strip().lstrip("-").isdigit() else None)
@@ -264,7 +266,7 @@ class Instrumentation:
                 if name not in protected:
                     del os.environ[name]
             os.environ.update(protected)
-            return t.cast(bool, loaded)
+            return loaded
 
         self._patch(dotenv.main, "load_dotenv", load_dotenv)
         self._patch(dotenv, "load_dotenv", load_dotenv)
@@ -279,7 +281,7 @@ class Instrumentation:
             self._ids += 1
             return self._ids - 1
 
-    def _patch_client(self, client_cls: type) -> None:
+    def _patch_client(self, client_cls: type[t.Any]) -> None:
         original_init = client_cls.__init__
         signature = inspect.signature(original_init)
         instr = self
@@ -423,7 +425,8 @@ class Instrumentation:
     # -- atexit ----------------------------------------------------------------
 
     def _patch_atexit(self) -> None:
-        original = atexit.register
+        # Widened from the stub's ParamSpec generic, which functools.wraps cannot infer.
+        original: Callable[..., t.Any] = atexit.register
         instr = self
 
         @functools.wraps(original)
@@ -434,8 +437,7 @@ class Instrumentation:
                 instr._record_atexit(func)
             return result
 
-        self._patches.append((atexit, "register", original))
-        atexit.register = register
+        self._patch(atexit, "register", register)
 
     def _is_sdk_file(self, filename: str) -> bool:
         posthog = sys.modules.get("posthog")

@@ -126,7 +126,7 @@ def _loop(ctl_in: int, ctl_out: int, wake_r: int) -> dict[str, t.Any] | None:
         buffer += data
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
-            request = json.loads(line)
+            request: dict[str, t.Any] = json.loads(line)
             sys.stdout.flush()
             sys.stderr.flush()
             try:
@@ -174,6 +174,7 @@ def _become_app(request: dict[str, t.Any], ctl_out: int, closing: tuple[int, ...
     os.chdir(request["cwd"])
     importlib.invalidate_caches()
     serve = importlib.import_module("harness.serve")
+    assert serve.__file__ is not None  # a module loaded from a file, not a namespace
     sys.argv = [serve.__file__, *request["argv"]]
 
     def forward_ready(url: str) -> None:
@@ -182,7 +183,8 @@ def _become_app(request: dict[str, t.Any], ctl_out: int, closing: tuple[int, ...
             os.close(ctl_out)
 
     serve.READY_HOOKS.append(forward_ready)
-    return serve.main(request["argv"])
+    code: int = serve.main(request["argv"])
+    return code
 
 
 def main() -> int:

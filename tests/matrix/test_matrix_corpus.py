@@ -87,6 +87,17 @@ def test_every_app_in_the_corpus_has_expectations() -> None:
     assert folders == set(EXPECTATIONS)
 
 
+def test_every_failing_expectation_names_its_cause() -> None:
+    """A fail or warn is only proven with the evidence it must quote."""
+    unnamed = [
+        f"{app}::{check}"
+        for app, entry in EXPECTATIONS.items()
+        for check, status in entry["expect"].items()
+        if status in ("fail", "warn") and check not in entry.get("evidence", {})
+    ]
+    assert unnamed == []
+
+
 def test_every_check_is_proven_both_ways() -> None:
     """Each check has an app that passes it and one that does not pass it."""
     for check in CHECK_IDS:
