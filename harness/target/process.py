@@ -257,7 +257,14 @@ class AppProcess:
         if self._proc.poll() is not None:
             return self._finish(None, None)
         started = time.monotonic()
-        os.kill(self._proc.pid, sig)
+        try:
+            os.kill(self._proc.pid, sig)
+        except ProcessLookupError:
+            # It ended on its own after poll(): a forked child is reaped by the
+            # zygote, whose exit report may still be on its way. Wait for it.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(self.timeouts.stop_s)
+            return self._finish(None, None)
         label = sig.name
         try:
             self._proc.wait(self.timeouts.stop_s)

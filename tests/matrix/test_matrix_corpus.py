@@ -114,8 +114,6 @@ def test_verdicts_do_not_depend_on_the_number_of_workers(
     other = verify_corpus(tmp_path / "report.json", "-n", workers)
 
     def verdicts(report: dict[str, t.Any]) -> dict[str, str]:
-        return {
-            f"{a['app']}::{c['id']}": c["status"] for a in report["apps"] for c in a["checks"]
-        }
+        return {f"{a['app']}::{c['id']}": c["status"] for a in report["apps"] for c in a["checks"]}
 
     assert verdicts(other) == verdicts(corpus_report)
