@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import importlib
+import importlib.util
 import os
 import signal
 import sys
@@ -69,6 +70,33 @@ def _raised_inside(tb: types.TracebackType | None, code: types.CodeType | None) 
     return False
 
 
+def _missing_dependency(exc: BaseException) -> str | None:
+    """The package a ``ModuleNotFoundError`` names when neither the app's folder
+    nor this environment has it at all: the environment lacks the app's
+    requirements, which is no verdict on the app. A module missing inside an
+    installed package (``posthog.integrations.nope``) is the app's own mistake.
+    """
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    top = exc.name.split(".")[0]
+    here = Path.cwd()
+    local = (here / top, here / f"{top}.py", here / "src" / top, here / "src" / f"{top}.py")
+    if any(p.exists() for p in local) or importlib.util.find_spec(top) is not None:
+        return None
+    return top
+
+
+def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
+    missing = _missing_dependency(exc)
+    if missing is not None:
+        cause = (
+            f"the app imports {missing!r}, which is not installed where pytest runs: "
+            "install the app's requirements (pip install -r requirements.txt) first"
+        )
+        return BootFailed(phase, False, cause, traceback.format_exc())
+    return BootFailed(phase, app_raised, _one_line(exc), traceback.format_exc())
+
+
 class _StopRequested(SystemExit):
     """The stop signal arrived before the server was up."""
 
@@ -82,11 +110,11 @@ def import_target(module_name: str) -> types.ModuleType:
         if module_name == missing or module_name.startswith(missing + "."):
             cause = f"no module named {module_name!r} in {Path.cwd()}"
             raise BootFailed("import", False, cause, traceback.format_exc()) from exc
-        raise BootFailed("import", True, _one_line(exc), traceback.format_exc()) from exc
+        raise _app_failure("import", exc, True) from exc
     except _StopRequested:
         raise
     except (Exception, SystemExit) as exc:
-        raise BootFailed("import", True, _one_line(exc), traceback.format_exc()) from exc
+        raise _app_failure("import", exc, True) from exc
 
 
 def build_app(target: str, instrumentation: Instrumentation) -> Flask:
@@ -111,7 +139,7 @@ def build_app(target: str, instrumentation: Instrumentation) -> Flask:
     except (Exception, SystemExit) as exc:
         code = getattr(obj, "__code__", None)
         app_raised = code is None or _raised_inside(exc.__traceback__, code)
-        raise BootFailed("boot", app_raised, _one_line(exc), traceback.format_exc()) from exc
+        raise _app_failure("boot", exc, app_raised) from exc
     if not isinstance(app, Flask):
         cause = f"factory {target} returned {type(app).__name__}, not a Flask app"
         raise BootFailed("boot", False, cause, "")

@@ -94,12 +94,20 @@ BOOT_FAILURES = {
     # id: (app folder, target, phase, app_raised, the cause says)
     "hang-import": ("hang_import", "app:app", Phase.IMPORT, False, "not ready within 3 s"),
     "import-raises": ("import_raises", "app:app", Phase.IMPORT, True, "RuntimeError: boom"),
+    # A package the environment lacks: install the requirements; no verdict on the app.
     "missing-dependency": (
         "missing_dependency",
         "app:app",
         Phase.IMPORT,
+        False,
+        "the app imports 'posthog_verify_no_such_package', which is not installed",
+    ),
+    "missing-submodule": (
+        "missing_submodule",
+        "app:app",
+        Phase.IMPORT,
         True,
-        "ModuleNotFoundError: No module named 'posthog_verify_no_such_package'",
+        "ImportError: cannot import name 'no_such_integration' from 'posthog.integrations'",
     ),
     "factory-raises": ("factory_raises", "app:create_app", Phase.BOOT, True, "ValueError"),
     "not-flask": ("not_flask", "app:app", Phase.BOOT, False, "app:app is int, not a Flask app"),
