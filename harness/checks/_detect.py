@@ -93,20 +93,47 @@ def _find(text: str, needle: str, *, standalone: bool) -> int:
     return match.start() if match else -1
 
 
-def find_other(text: str, *, versionish: bool = False) -> tuple[str, str] | None:
+def find_other(text: str, *, key: str = "") -> tuple[str, str] | None:
     """The first email, public IP or phone number in ``text``, or None.
 
-    :param versionish: the property's name suggests a version, so an
-        IP-shaped value there is a version number, not an address.
+    :param key: the property's path. A value that is an IPv4 address and
+        nothing else is one only under an address-like name (``ip``,
+        ``client_addr``, ``x_forwarded_for``...): elsewhere four dotted numbers
+        are as often a build or release number (``"4.2.0.17"``).
     """
     for haystack in _haystacks(text):
         for kind, finder in _FINDERS:
-            if kind == "public IP" and versionish:
-                continue
             span = finder(haystack)
-            if span is not None:
-                return kind, shorten(haystack, *span)
+            if span is None:
+                continue
+            if kind == "public IP" and not _ip_in_context(haystack, span, key):
+                continue
+            return kind, shorten(haystack, *span)
     return None
+
+
+_ADDRESS_WORDS = frozenset(
+    {"ip", "ips", "addr", "address", "remote", "client", "forwarded", "peer", "origin", "host"}
+)
+_VERSION_WORDS = frozenset(
+    {"version", "versions", "build", "release", "revision", "rev", "ver", "sha", "tag", "commit"}
+)
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|version|build|release|rev|ver)[\s:=#-]*$")
+
+
+def _ip_in_context(text: str, span: tuple[int, int], key: str) -> bool:
+    """Whether an IP-shaped match is an address, judging by where it stands."""
+    if not _VERSION_WORDS.isdisjoint(_words(key)):
+        return False
+    if span == (0, len(text)) and ":" not in text:  # a bare IPv4 value
+        return not _ADDRESS_WORDS.isdisjoint(_words(key.rsplit(".", 1)[-1]))
+    return not _VERSION_BEFORE.search(text[max(0, span[0] - 12) : span[0]])
+
+
+def _words(name: str) -> set[str]:
+    """``userIp`` / ``client_ip`` / ``X-Forwarded-For`` -> their lowercase words."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w}
 
 
 def _email(text: str) -> tuple[int, int] | None:
@@ -114,6 +141,12 @@ def _email(text: str) -> tuple[int, int] | None:
         local, tld = match.group("local"), match.group("tld").lower()
         if ".." in local or local.startswith(".") or tld in _FILE_TLDS:
             continue
+        start, end = match.span()
+        if text[end : end + 1] == ":":
+            continue  # git@github.com:org/repo.git: an SCP-style remote, not a mailbox
+        wrapped = text[start - 1 : start] == "<" and text[end : end + 1] == ">"
+        if wrapped and not re.search(r"[A-Za-z]", local):
+            continue  # <1718000000.123@mail.example.com>: a Message-ID
         return match.span()
     return None
 
@@ -146,8 +179,8 @@ def _looks_like_phone(candidate: str) -> bool:
     if "." in candidate and not plus:
         return False  # versions, IPs and decimals use dots; phones rarely without +
     if not plus and not parens:
-        if len(groups) < 3:
-            return False
+        if len(groups) < 3 or digits < 10 or len(groups[-1]) < 3:
+            return False  # "1920 1080 24": plain groups are a phone only when long
         if all(len(group) == 3 for group in groups[1:]):
             return False  # 10 000 000: a number grouped in thousands
     return True

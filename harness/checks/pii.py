@@ -90,10 +90,6 @@ def _sdk_owned(key: str) -> bool:
     return key in _SDK_KEYS or key.startswith(_SDK_PREFIXES)
 
 
-def _versionish(path: str) -> bool:
-    return "version" in path.lower()
-
-
 def _text(leaf: t.Any) -> str | None:
     if isinstance(leaf, str):
         return leaf
@@ -126,7 +122,7 @@ def _leaf_finding(
         return Finding(event, path, f"the {hit[0]} canary", hit[1], Status.FAIL)
     if _sdk_owned(key) or not isinstance(leaf, str):
         return None
-    other = find_other(text, versionish=_versionish(path))
+    other = find_other(text, key=path)
     if other is None:
         return None
     return Finding(event, path, f"a {other[0]}", other[1], Status.FAIL)

@@ -81,7 +81,7 @@ def test_a_canary_in_every_event_is_counted_per_event() -> None:
     ("value", "kind"),
     [
         pytest.param("someone.else@corp.example.com", "email address", id="other-email"),
-        pytest.param("seen from 8.8.4.4", "public IP", id="public-ipv4"),
+        pytest.param("seen from 8.8.4.4", "public IP", id="public-ipv4-in-text"),
         pytest.param("2001:4860:4860::8888", "public IP", id="public-ipv6"),
         pytest.param("+44 20 7946 0958", "phone number", id="phone-intl"),
         pytest.param("(555) 123-4567", "phone number", id="phone-parens"),
@@ -91,6 +91,15 @@ def test_other_personal_data_fails(value: str, kind: str) -> None:
     verdict = no_pii_in_events(_with(note=value))
     assert verdict.status is Status.FAIL
     assert f"a {kind} in properties.note" in verdict.summary
+
+
+@pytest.mark.parametrize(
+    "key", ["ip", "client_ip", "remote_addr", "x_forwarded_for", "userIp", "shared_from_ip"]
+)
+def test_a_bare_public_ip_under_an_address_name_fails(key: str) -> None:
+    verdict = no_pii_in_events(_with(**{key: "8.8.4.4"}))
+    assert verdict.status is Status.FAIL
+    assert f"a public IP in properties.{key}" in verdict.summary
 
 
 @pytest.mark.parametrize(
@@ -109,6 +118,12 @@ def test_other_personal_data_fails(value: str, kind: str) -> None:
         pytest.param("amount", "10 000 000", id="thousands"),
         pytest.param("price", "1234.5678", id="decimal"),
         pytest.param("clock", "10:00:00", id="time"),
+        pytest.param("build", "4.2.0.17", id="four-part-build-number"),
+        pytest.param("release", "2.4.1.8", id="four-part-release"),
+        pytest.param("note", "build 4.2.0.17 deployed", id="build-number-in-text"),
+        pytest.param("screen", "1920 1080 24", id="screen-size"),
+        pytest.param("repo", "git@github.com:org/repo.git", id="scp-remote"),
+        pytest.param("message_id", "<1718000000.123@mail.example.com>", id="message-id"),
     ],
 )
 def test_look_alikes_are_not_personal_data(key: str, value: str) -> None:
