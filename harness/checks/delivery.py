@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
+from harness.capture.records import RequestKind
 from harness.checks._events import acknowledged_uuids
 from harness.checks._events import evidence
 from harness.checks._events import exchange_by_index
@@ -65,6 +66,16 @@ def flush_on_shutdown(run: Run) -> Result:
     took = "?" if process.stop_duration_s is None else f"{process.stop_duration_s:.2f}"
     stopped = f"exit code {process.exit_code}, stopped by {process.stop_signal} in {took} s"
     if not missing:
+        if not _exit_exercised(run) and not _exit_delivery_registered(run):
+            return result(
+                check,
+                Status.WARN,
+                f"all {plural(len(queued), 'queued event')} were delivered, but none was "
+                "still queued when the app stopped, so delivery at exit was not exercised; "
+                "and no client.shutdown()/flush() is registered with atexit, so events "
+                "queued at a real shutdown would get only the SDK's own 1 s exit budget",
+                [{"note": stopped}],
+            )
         return result(
             check,
             Status.PASS,
@@ -88,6 +99,22 @@ def flush_on_shutdown(run: Run) -> Result:
         f"{len(missing)} of {plural(len(queued), 'queued event')} never arrived ({stopped})",
         items,
     )
+
+
+def _exit_exercised(run: Run) -> bool:
+    """Whether a batch met the 500 armed at the stop signal: something was
+    still queued when the app stopped (an app flushing every few milliseconds
+    may have sent everything before)."""
+    return any(r.kind is RequestKind.CAPTURE and not r.acknowledged for r in run.requests)
+
+
+def _exit_delivery_registered(run: Run) -> bool:
+    """A PostHog shutdown/flush registered with atexit, or clients that send
+    synchronously (nothing is ever queued)."""
+    if any(registration.is_posthog for registration in run.atexit):
+        return True
+    keyed = [c for c in run.clients if c.api_key]
+    return bool(keyed) and all(c.kwargs.get("sync_mode") in (True, "True") for c in keyed)
 
 
 def _deduplicated(call: CaptureCall, exception_steps: set[int | None]) -> bool:

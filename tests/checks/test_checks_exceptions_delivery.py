@@ -17,6 +17,7 @@ from harness.checks import exception_captured
 from harness.checks import flush_on_shutdown
 from harness.checks import no_silent_drops
 from harness.run import ProcessOutcome
+from harness.run import Run
 from harness.verdict import Status
 
 PROBE_UUID = "00000000-0000-4000-8000-000000000010"
@@ -186,3 +187,24 @@ def test_flush_counts_a_retried_event_once_acknowledged() -> None:
     run = build(edit_uuid(SPECS, PROBE_UUID, batch=1))
     assert sum(e.uuid == PROBE_UUID for e in run.events) == 2
     assert flush_on_shutdown(run).status is Status.PASS
+
+
+def _nothing_queued_at_stop(**overrides: object) -> Run:
+    """Every event delivered during the run (an app flushing every few ms):
+    no batch met the 500 armed at the stop signal."""
+    specs = tuple(dataclasses.replace(s, batch=0) for s in SPECS)
+    run = build(specs, **overrides)
+    refused = tuple(r for r in run.requests if not r.acknowledged)
+    assert refused  # the builder's wire still has the 500; drop it
+    return dataclasses.replace(run, requests=tuple(r for r in run.requests if r.acknowledged))
+
+
+def test_flush_warns_when_exit_was_not_exercised_and_no_shutdown_is_registered() -> None:
+    verdict = flush_on_shutdown(_nothing_queued_at_stop(atexit=()))
+    assert verdict.status is Status.WARN
+    assert "delivery at exit was not exercised" in verdict.summary
+    assert "no client.shutdown()/flush() is registered with atexit" in verdict.summary
+
+
+def test_flush_passes_when_exit_was_not_exercised_but_shutdown_is_registered() -> None:
+    assert flush_on_shutdown(_nothing_queued_at_stop()).status is Status.PASS
