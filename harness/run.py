@@ -275,6 +275,9 @@ class StaticFacts:
     :param atexit_sites: ``atexit.register(...)`` calls whose argument looks
         like a PostHog shutdown/flush.
     :param module_calls: module-level ``posthog.capture(...)``-style calls.
+    :param env_prefixes: prefixes of ``app.config.from_prefixed_env(prefix)``
+        calls (``"FLASK"`` by default): the app also reads ``<prefix>_<KEY>``
+        for each config key.
     :param files_scanned: how many ``.py`` files were read.
     """
 
@@ -285,6 +288,7 @@ class StaticFacts:
     constructions: tuple[PosthogConstructionSite, ...] = ()
     atexit_sites: tuple[SourceLocation, ...] = ()
     module_calls: tuple[SourceLocation, ...] = ()
+    env_prefixes: tuple[str, ...] = ()
     files_scanned: int = 0
     parse_errors: tuple[str, ...] = ()
 

@@ -77,21 +77,29 @@ class Options:
     workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
 
 
-def injected_env(static: StaticFacts, token: str, host: str) -> dict[str, str]:
+def injected_env(
+    static: StaticFacts, token: str, host: str, manifest: Manifest | None = None
+) -> dict[str, str]:
     """The token and the mock's host under every name the app might read.
 
     A name from the source is a host when it says HOST or URL; every other
-    name that says POSTHOG and KEY or TOKEN gets the token. Names such as
+    name that says KEY or TOKEN gets the token. Names such as
     ``POSTHOG_DISABLED`` are left alone: guessing a value for them could
-    switch the integration off.
+    switch the integration off. Config keys read after
+    ``config.from_prefixed_env(prefix)`` are also set as ``<prefix>_<KEY>``;
+    the manifest's ``[env]`` names are set as it says.
     """
-    env = dict.fromkeys(KEY_ENV_NAMES, token) | dict.fromkeys(HOST_ENV_NAMES, host)
-    for name in static.env_names:
+    names = set(KEY_ENV_NAMES) | set(HOST_ENV_NAMES) | set(static.env_names)
+    names |= {f"{p}_{k}" for p in static.env_prefixes for k in (*names, *static.config_keys)}
+    env: dict[str, str] = {}
+    for name in names:
         upper = name.upper()
         if "HOST" in upper or "URL" in upper:
             env[name] = host
         elif "KEY" in upper or "TOKEN" in upper:
             env[name] = token
+    if manifest is not None:
+        env |= dict.fromkeys(manifest.env_token, token) | dict.fromkeys(manifest.env_host, host)
     return env
 
 
@@ -141,7 +149,7 @@ def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identi
     identity = make_identity(run_id)
     # Synthetic and unique per run, so a batch carrying any other key is visible.
     token = f"phc_posthogverify_test_{run_id}"
-    env = injected_env(subject.static, token, mock_host)
+    env = injected_env(subject.static, token, mock_host, subject.manifest)
     run = Run(
         app=subject.app,
         mode=mode,

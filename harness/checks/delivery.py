@@ -66,14 +66,18 @@ def flush_on_shutdown(run: Run) -> Result:
     took = "?" if process.stop_duration_s is None else f"{process.stop_duration_s:.2f}"
     stopped = f"exit code {process.exit_code}, stopped by {process.stop_signal} in {took} s"
     if not missing:
-        if not _exit_exercised(run) and not _exit_delivery_registered(run):
+        if not _exit_delivery_registered(run):
+            how = (
+                "they arrived within the SDK's own 1 s exit budget this time"
+                if _exit_exercised(run)
+                else "nothing was still queued when the app stopped"
+            )
             return result(
                 check,
                 Status.WARN,
-                f"all {plural(len(queued), 'queued event')} were delivered, but none was "
-                "still queued when the app stopped, so delivery at exit was not exercised; "
-                "and no client.shutdown()/flush() is registered with atexit, so events "
-                "queued at a real shutdown would get only the SDK's own 1 s exit budget",
+                f"all {plural(len(queued), 'queued event')} were delivered, but no "
+                f"client.shutdown()/flush() is registered with atexit ({how}): events "
+                "queued at a real shutdown get only the SDK's own 1 s exit budget",
                 [{"note": stopped}],
             )
         return result(
@@ -109,9 +113,10 @@ def _exit_exercised(run: Run) -> bool:
 
 
 def _exit_delivery_registered(run: Run) -> bool:
-    """A PostHog shutdown/flush registered with atexit, or clients that send
-    synchronously (nothing is ever queued)."""
-    if any(registration.is_posthog for registration in run.atexit):
+    """A PostHog shutdown/flush registered with atexit (seen live, or in the
+    source: a function registered with atexit that calls it), or clients that
+    send synchronously (nothing is ever queued)."""
+    if any(registration.is_posthog for registration in run.atexit) or run.static.atexit_sites:
         return True
     keyed = [c for c in run.clients if c.api_key]
     return bool(keyed) and all(c.kwargs.get("sync_mode") in (True, "True") for c in keyed)

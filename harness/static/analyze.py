@@ -178,6 +178,7 @@ class _Findings:
     constructions: list[PosthogConstructionSite] = dataclasses.field(default_factory=list)
     atexit_sites: list[SourceLocation] = dataclasses.field(default_factory=list)
     module_calls: list[SourceLocation] = dataclasses.field(default_factory=list)
+    env_prefixes: set[str] = dataclasses.field(default_factory=set)
 
 
 def analyze(root: Path) -> StaticFacts:
@@ -211,6 +212,7 @@ def analyze(root: Path) -> StaticFacts:
         ),
         atexit_sites=_ordered(found.atexit_sites),
         module_calls=_ordered(found.module_calls),
+        env_prefixes=tuple(sorted(found.env_prefixes)),
         files_scanned=len(sources) + len(errors),
         parse_errors=tuple(errors),
     )
@@ -273,10 +275,21 @@ def _literal_keys(src: _Source, node: ast.Constant, found: _Findings) -> None:
 
 
 def _call(src: _Source, node: ast.Call, aliases: _Aliases, flow: _Flow, found: _Findings) -> None:
-    if aliases.is_client_class(node.func):
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "from_prefixed_env":
+        found.env_prefixes.add(_prefix(node))
+    elif aliases.is_client_class(node.func):
         _construction(src, node, flow, found)
     elif aliases.module_function(node.func) in MODULE_EVENT_CALLS:
         found.module_calls.append(src.loc(node))
+
+
+def _prefix(node: ast.Call) -> str:
+    """``from_prefixed_env(prefix="X")``'s prefix; Flask's default is ``FLASK``."""
+    values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "prefix")]
+    for value in values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value
+    return "FLASK"
 
 
 def _construction(src: _Source, node: ast.Call, flow: _Flow, found: _Findings) -> None:

@@ -35,11 +35,12 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STEP_KINDS = ("browse", "api", "other")
 EXPECTS = ("2xx", "3xx", "4xx", "5xx", "any")
 
-_TOP_KEYS = ("app", "signup", "login", "logout", "steps", "errors", "skip")
+_TOP_KEYS = ("app", "signup", "login", "logout", "steps", "errors", "skip", "env")
 _FORM_KEYS = ("path", "method", "fields", "json")
 _STEP_KEYS = ("name", "method", "path", "fields", "json", "headers", "kind", "expect")
 _DEFAULT_METHOD = {"signup": "POST", "login": "POST", "logout": "GET"}
 # "{{" and "}}" are literal braces; "{name}" is a placeholder.
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*(\(.*\))?)?$")
 _TOML_POS_RE = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
@@ -126,6 +127,10 @@ class Manifest:
     steps: tuple[StepSpec, ...] = ()
     error_paths: tuple[str, ...] = ()
     skip: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: ``[env] token = [...]``, ``host = [...]``: the variables the app's
+    #: PostHog setup reads, when the source does not show them plainly.
+    env_token: tuple[str, ...] = ()
+    env_host: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -224,6 +229,8 @@ class _Validator:
             steps=self.steps(data.get("steps", [])),
             error_paths=self.errors(data.get("errors", {})),
             skip=self.skip(data.get("skip", {})),
+            env_token=self.env_names(data.get("env", {}), "token"),
+            env_host=self.env_names(data.get("env", {}), "host"),
         )
 
     def check_keys(self, section: str, table: dict[str, t.Any], allowed: tuple[str, ...]) -> None:
@@ -358,6 +365,17 @@ class _Validator:
         if not isinstance(paths, list):
             self.fail("errors", "paths", f"'paths' must be an array of strings, got {_type(paths)}")
         return tuple(self.path("errors", p) for p in paths)
+
+    def env_names(self, value: t.Any, key: str) -> tuple[str, ...]:
+        table = self.table("env", value)
+        self.check_keys("env", table, ("token", "host"))
+        names = table.get(key, [])
+        valid = isinstance(names, list) and all(
+            isinstance(n, str) and _ENV_NAME_RE.match(n) for n in names
+        )
+        if not valid:
+            self.fail("env", key, f"'{key}' must be an array of environment variable names")
+        return tuple(names)
 
     def skip(self, value: t.Any) -> dict[str, str]:
         table = self.table("skip", value)

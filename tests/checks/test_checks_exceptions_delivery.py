@@ -18,6 +18,7 @@ from harness.checks import flush_on_shutdown
 from harness.checks import no_silent_drops
 from harness.run import ProcessOutcome
 from harness.run import Run
+from harness.run import StaticFacts
 from harness.verdict import Status
 
 PROBE_UUID = "00000000-0000-4000-8000-000000000010"
@@ -200,10 +201,21 @@ def _nothing_queued_at_stop(**overrides: object) -> Run:
 
 
 def test_flush_warns_when_exit_was_not_exercised_and_no_shutdown_is_registered() -> None:
-    verdict = flush_on_shutdown(_nothing_queued_at_stop(atexit=()))
+    run = _nothing_queued_at_stop(atexit=())
+    verdict = flush_on_shutdown(dataclasses.replace(run, static=StaticFacts()))
     assert verdict.status is Status.WARN
-    assert "delivery at exit was not exercised" in verdict.summary
+    assert "nothing was still queued when the app stopped" in verdict.summary
     assert "no client.shutdown()/flush() is registered with atexit" in verdict.summary
+
+
+def test_flush_warns_when_delivered_in_the_sdks_own_budget_without_a_shutdown() -> None:
+    verdict = flush_on_shutdown(good_run(atexit=(), static=StaticFacts()))
+    assert verdict.status is Status.WARN
+    assert "within the SDK's own 1 s exit budget this time" in verdict.summary
+
+
+def test_flush_counts_a_shutdown_registered_through_a_function_seen_in_the_source() -> None:
+    assert flush_on_shutdown(good_run(atexit=())).status is Status.PASS
 
 
 def test_flush_passes_when_exit_was_not_exercised_but_shutdown_is_registered() -> None:
