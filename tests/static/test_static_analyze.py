@@ -333,3 +333,17 @@ def test_target_apps_findings(app: str, field: str) -> None:
     reference = analyze(TARGET_APPS / "reference")
     if reference is not None:
         assert getattr(reference, field) == ()
+
+
+@pytest.mark.parametrize(
+    ("call", "prefixes"),
+    [
+        pytest.param("app.config.from_prefixed_env()", ("FLASK",), id="default"),
+        pytest.param('app.config.from_prefixed_env("MYAPP")', ("MYAPP",), id="positional"),
+        pytest.param('app.config.from_prefixed_env(prefix="SVC")', ("SVC",), id="keyword"),
+        pytest.param("app.config.from_mapping(X=1)", (), id="other-loader"),
+    ],
+)
+def test_env_prefixes(tmp_path: Path, call: str, prefixes: tuple[str, ...]) -> None:
+    source = f"from flask import Flask\napp = Flask(__name__)\n{call}\n"
+    assert _facts(tmp_path, {"app.py": source}).env_prefixes == prefixes

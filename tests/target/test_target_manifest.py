@@ -124,7 +124,7 @@ def test_check_ids_cover_the_catalogue() -> None:
         pytest.param(
             'ap = "x:y"\n',
             "posthog-verify.toml: key 'ap' is not allowed; allowed: app, signup, login, logout, "
-            "steps, errors, skip. Did you mean 'app'?",
+            "steps, errors, skip, env. Did you mean 'app'?",
             id="unknown-top-level-key",
         ),
         pytest.param(
@@ -293,3 +293,19 @@ def test_expand_walks_json() -> None:
         "user": {"email": "e", "tags": ["s", 3]},
         "n": 1,
     }
+
+
+def test_env_table_names_the_variables_to_inject(tmp_path: Path) -> None:
+    _write(tmp_path, '[env]\ntoken = ["ANALYTICS_KEY"]\nhost = ["ANALYTICS_URL"]\n')
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None
+    assert (manifest.env_token, manifest.env_host) == (("ANALYTICS_KEY",), ("ANALYTICS_URL",))
+
+
+def test_env_table_rejects_what_is_not_a_variable_name(tmp_path: Path) -> None:
+    _write(tmp_path, '[env]\ntoken = ["not a name"]\n')
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path)
+    assert str(caught.value) == (
+        "posthog-verify.toml: [env] 'token' must be an array of environment variable names"
+    )
