@@ -20,16 +20,17 @@ pytestmark = pytest.mark.slow
 
 STYLES = Path(__file__).resolve().parents[1] / "apps" / "styles"
 
-# Verdicts other than pass, per app; every other check must pass.
-NOT_PASSING: dict[str, dict[str, str]] = {
+# Verdicts other than pass, per app (any of a set); every other check must pass.
+NOT_PASSING: dict[str, dict[str, set[str]]] = {
     "flaskr_tutorial": {},
     "single_file_json": {},
     "src_layout_extension": {},
     "contexts_in_views": {},
     "prefixed_env": {},
-    # Nothing registered to flush at exit; events made it only through the
-    # SDK's own exit budget or because little was queued: never a pass.
-    "broken_no_shutdown_fast_flush": {"flush_on_shutdown": "warn"},
+    # Nothing registered to flush at exit. Whether anything is still queued
+    # when it stops depends on its 50 ms timer: lost (fail), or through the
+    # SDK's own budget (warn). Never a pass.
+    "broken_no_shutdown_fast_flush": {"flush_on_shutdown": {"warn", "fail"}},
 }
 
 
@@ -61,6 +62,10 @@ def test_every_style_app_is_listed() -> None:
 @pytest.mark.parametrize("app", sorted(NOT_PASSING))
 def test_style_verdicts(report: dict[str, t.Any], app: str) -> None:
     entry = next(a for a in report["apps"] if a["app"] == app)
-    got = {c["id"]: c["status"] for c in entry["checks"]}
-    expected = {check: NOT_PASSING[app].get(check, "pass") for check in CHECK_IDS}
-    assert got == expected, json.dumps(entry["checks"], indent=1)[:4000]
+    wrong = {
+        c["id"]: c["status"]
+        for c in entry["checks"]
+        if c["status"] not in NOT_PASSING[app].get(c["id"], {"pass"})
+    }
+    assert wrong == {}, json.dumps(entry["checks"], indent=1)[:4000]
+    assert {c["id"] for c in entry["checks"]} == set(CHECK_IDS)
