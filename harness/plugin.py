@@ -92,7 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="posthog_concurrency",
         type=settings_mod.parse_concurrency,
         metavar="N",
-        help="apps verified at once per process (they mostly wait). Default: 4.",
+        help="apps verified at once per process (they mostly wait). Default: 8.",
     )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")

@@ -174,6 +174,8 @@ def resolve(config: pytest.Config) -> Settings:
             "posthog_concurrency",
             "POSTHOG_VERIFY_CONCURRENCY",
             parse_concurrency,
-            4,
+            # An app mostly waits (its SDK's retry backoff): 8 in flight keep 2
+            # cores busy (bench/run.py, 50 apps with -n 0: 23.7 s at 4, 16.5 s at 8).
+            8,
         ),
     )
