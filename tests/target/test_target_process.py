@@ -11,56 +11,20 @@ import signal
 import socket
 import threading
 import time
-import typing as t
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from served import SHORT
+from served import get
+from served import make_process
 
 from harness.capture import CaptureServer
 from harness.run import Phase
-from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
 from harness.target.workspace import fresh_copy
-
-FAULTY = Path(__file__).resolve().parent.parent / "apps" / "faulty"
-SHORT = Timeouts(boot_s=3.0, request_s=2.0, stop_s=3.0)
-
-
-@pytest.fixture
-def mock() -> object:
-    with CaptureServer() as server:
-        yield server
-
-
-def make_process(
-    name: str,
-    target: str,
-    tmp_path: Path,
-    mock: CaptureServer,
-    extra_env: dict[str, str] | None = None,
-    **kwargs: t.Any,
-) -> AppProcess:
-    workdir = fresh_copy(FAULTY / name, tmp_path)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "POSTHOG_API_KEY": "phc_test_process",
-        "POSTHOG_HOST": mock.url,
-        "POSTHOG_VERIFY_MOCK_URL": mock.url,
-        **(extra_env or {}),
-    }
-    kwargs.setdefault("timeouts", SHORT)
-    return AppProcess(workdir, target, env, tmp_path / "log.jsonl", probe_token="t1", **kwargs)
-
-
-def get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 @pytest.mark.parametrize(

@@ -9,55 +9,29 @@ import logging
 import os
 import signal
 import threading
-import typing as t
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from served import FAULTY
+from served import SHORT
+from served import get
+from served import make_process
 
 from harness.capture import CaptureServer
 from harness.target import process as process_module
 from harness.target.process import LAUNCHER_ENV
-from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
 from harness.target.process import wanted_launcher
 from harness.target.workspace import fresh_copy
 from harness.target.zygote import Zygote
 
-FAULTY = Path(__file__).resolve().parent.parent / "apps" / "faulty"
-SHORT = Timeouts(boot_s=3.0, request_s=2.0, stop_s=3.0)
-
-
-@pytest.fixture
-def mock() -> t.Iterator[CaptureServer]:
-    with CaptureServer() as server:
-        yield server
-
 
 @pytest.fixture(autouse=True)
 def _fork_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(LAUNCHER_ENV, "fork")
-
-
-def make_process(
-    name: str, target: str, tmp_path: Path, mock: CaptureServer, **kwargs: t.Any
-) -> AppProcess:
-    workdir = fresh_copy(FAULTY / name, tmp_path)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "POSTHOG_API_KEY": "phc_test_zygote",
-        "POSTHOG_HOST": mock.url,
-        "POSTHOG_VERIFY_MOCK_URL": mock.url,
-    }
-    kwargs.setdefault("timeouts", SHORT)
-    return AppProcess(workdir, target, env, tmp_path / "log.jsonl", probe_token="z1", **kwargs)
-
-
-def get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.status, response.read()
 
 
 def is_alive(pid: int) -> bool:
