@@ -52,3 +52,18 @@ def test_shards_split_the_apps_without_overlap(pytester: pytest.Pytester) -> Non
     assert seen[1]
     assert seen[0].isdisjoint(seen[1])
     assert seen[0] | seen[1] == everything
+
+
+def test_runs_without_xdist_under_strict_markers(
+    pytester: pytest.Pytester, reference_app: Path
+) -> None:
+    result = pytester.runpytest_subprocess(
+        "--posthog-verify",
+        f"--posthog-app={reference_app}",
+        "-p",
+        "no:xdist",
+        "--strict-markers",
+        "-k",
+        "boots",
+    )
+    result.assert_outcomes(passed=2)
