@@ -8,7 +8,8 @@ warehouse sync, so personal data there is a leak::
     # "3 of 12 events carry personal data: the email canary in properties.email"
 
 What is searched: every value (and dict key) under ``properties``, nested
-values, URLs and query strings included, decoded if URL-encoded.
+values, URLs and query strings included, decoded if URL-encoded; and the
+event's name, for the canaries.
 
 - The scenario's canaries (exact, case-insensitive, also URL-encoded) fail
   wherever they appear, SDK-owned keys included, with two exceptions that
@@ -134,6 +135,10 @@ def findings(run: Run) -> list[Finding]:
     needles = canary_needles(pii)
     found: list[Finding] = []
     for event in unique_events(run):
+        # An event's name is copied everywhere its properties are.
+        hit = find_canary(event.event, needles)
+        if hit is not None:
+            found.append(Finding(event, "event", f"the {hit[0]} canary", hit[1], Status.FAIL))
         for path, leaf in walk(event.properties, "properties"):
             finding = _leaf_finding(event, path, leaf, needles)
             if finding is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import typing as t
 import urllib.parse
 
@@ -173,3 +175,14 @@ def test_evidence_is_capped_with_a_count_of_the_rest() -> None:
 )
 def test_detector_ignores_versions_and_timestamps(text: str) -> None:
     assert find_other(text) is None
+
+
+def test_a_canary_in_an_event_name_fails() -> None:
+    named = tuple(
+        dataclasses.replace(s, event=f"signed up {EMAIL}") if s.event == "user_signed_up" else s
+        for s in SPECS
+    )
+    verdict = no_pii_in_events(build(named))
+    assert verdict.status is Status.FAIL
+    assert verdict.evidence[0]["path"] == "event"
+    assert "the email canary" in verdict.evidence[0]["note"]
