@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import typing as t
 import urllib.parse
 
