@@ -103,16 +103,24 @@ def injected_env(
     return env
 
 
+# Variables that would steer how the app runs rather than configure it: which
+# app (FLASK_APP), debug mode (Flask then re-raises instead of running the
+# app's error handlers), the dev server's own settings. Other FLASK_* variables
+# are app configuration (``from_prefixed_env``) and pass through.
+_STEERING = ("FLASK_APP", "FLASK_DEBUG", "FLASK_ENV", "FLASK_RUN_", "FLASK_SKIP_DOTENV")
+
+
 def base_environ() -> dict[str, str]:
     """The parent's environment without anything that would steer the app.
 
-    Every ``POSTHOG*`` and ``FLASK_*`` variable of the harness's own
-    environment is dropped, so only what the harness injects reaches the app.
+    Every ``POSTHOG*`` variable of the harness's own environment is dropped, so
+    only what the harness injects reaches the app; so are pytest's own and the
+    Flask variables that change how the app runs.
     """
     return {
         name: value
         for name, value in os.environ.items()
-        if not name.upper().startswith(("POSTHOG", "FLASK_", "PYTEST_"))
+        if not name.upper().startswith(("POSTHOG", "PYTEST_", *_STEERING))
     }
 
 

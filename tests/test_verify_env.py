@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harness.run import StaticFacts
 from harness.target.manifest import Manifest
+from harness.verify import base_environ
 from harness.verify import injected_env
 
 
@@ -26,3 +29,19 @@ def test_manifest_env_names() -> None:
     manifest = Manifest(Path("posthog-verify.toml"), env_token=("K",), env_host=("U",))
     env = injected_env(StaticFacts(), "T", "H", manifest)
     assert (env["K"], env["U"]) == ("T", "H")
+
+
+def test_the_parent_environment_reaches_the_app_without_what_steers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POSTHOG_API_KEY", "phc_from_the_shell_synthetic")
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("FLASK_APP", "elsewhere:app")
+    monkeypatch.setenv("FLASK_SECRET_KEY", "app-config")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    env = base_environ()
+    assert "POSTHOG_API_KEY" not in env
+    assert "FLASK_DEBUG" not in env
+    assert "FLASK_APP" not in env
+    assert env["FLASK_SECRET_KEY"] == "app-config"
+    assert env["DATABASE_URL"] == "sqlite://"
