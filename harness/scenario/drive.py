@@ -19,7 +19,7 @@ Decisions a check relies on:
   every request sends the anonymous ``X-POSTHOG-DISTINCT-ID`` and
   ``X-POSTHOG-SESSION-ID`` (what a browser SDK's tracing headers would carry).
   After a successful signup or login (a redirect away from the form, or a 2xx
-  that does not show the password form again) the session header stays and
+  that does not show a sign-in form again) the session header stays and
   the distinct-id header becomes ``identified_as(index)`` of the submit
   exchange (asked again with the last redirect hop if it said None); when it
   stays None, no distinct-id header is sent, as a browser SDK would not invent
@@ -291,10 +291,11 @@ class _Driver:
             self._landed(step, answer, page_path)
 
     def _landed(self, step: PlannedStep, answer: _Answer, page_path: str) -> None:
-        """After the redirects: a page asking for a password again means nobody
+        """After the redirects: a page asking for credentials again means nobody
         is logged in (a signup that sends the new user to the login page)."""
         final = answer.response
-        if final is not None and any(f.has_password for f in find_forms(final.text, page_path)):
+        forms = find_forms(final.text, page_path) if final is not None else []
+        if any(f.asks_for_credentials for f in forms):
             self.logged_in, self.user_id = False, None
             if step.role == "login":
                 self.incomplete[step.name] = (
@@ -354,10 +355,10 @@ def _submit_problem(
         away = target.split("?")[0] not in (page_path, form.action if form else page_path)
         return None if away else f"the app redirected back to the form ({target})"
     if 200 <= response.status < 300:
-        shown_again = any(f.has_password for f in find_forms(response.text, page_path))
+        shown_again = any(f.asks_for_credentials for f in find_forms(response.text, page_path))
         if not shown_again:
             return None
-        return f"the app answered {response.status} with the password form again (rejected?)"
+        return f"the app answered {response.status} with the sign-in form again (rejected?)"
     return f"the app answered {response.status}"
 
 

@@ -82,6 +82,14 @@ class Form:
     def has_password(self) -> bool:
         return "password" in self.field_types()
 
+    @property
+    def asks_for_credentials(self) -> bool:
+        """A password together with who is signing in (email or username): a
+        login or signup form, not a "change your password" form on a page
+        that only a logged-in user sees."""
+        kinds = {field_kind(field) for field in self.fields}
+        return "password" in kinds and bool(kinds & {"email", "username"})
+
 
 def resolve_action(action: str | None, base_path: str) -> str:
     """Where a form posts, as a path: a browser resolves ``action`` against the

@@ -207,7 +207,7 @@ def test_rejected_signup_stays_anonymous(demo_app: Flask, transport: Transport) 
         ("dashboard", "GET", "/login", 200, "anonymous"),
     ]
     assert result.incomplete == {
-        "signup": "the app answered 200 with the password form again (rejected?)"
+        "signup": "the app answered 200 with the sign-in form again (rejected?)"
     }
     assert result.unexpected == ("signup: expected 3xx, got 200",)
 

@@ -248,3 +248,30 @@ def test_choose_form(forms: list[Form], purpose: str, chosen: Form | None) -> No
 )
 def test_csrf_token(html: str, token: str | None) -> None:
     assert csrf_token(html) == token
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            '<form method="post"><input type="email" name="email">'
+            '<input type="password" name="password"></form>',
+            True,
+            id="login-by-email",
+        ),
+        pytest.param(
+            '<form method="post"><input name="username"><input type="password" name="pw"></form>',
+            True,
+            id="login-by-username",
+        ),
+        pytest.param(
+            '<form method="post"><input type="password" name="current_password">'
+            '<input type="password" name="new_password"></form>',
+            False,
+            id="change-password-on-a-dashboard",
+        ),
+    ],
+)
+def test_which_forms_ask_for_credentials(html: str, expected: bool) -> None:
+    (form,) = find_forms(html, "/dashboard")
+    assert form.asks_for_credentials is expected
