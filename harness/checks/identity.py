@@ -3,7 +3,8 @@
 After the signup (login) exchanges, some event must identify the user: a
 ``$set``/``$set_once`` (from ``set()``, ``set_once()`` or a context's
 ``identify_context`` + ``set``) or, failing that, an identified capture. Its
-distinct id must not be the email or any canary, nor the anonymous header id;
+distinct id must not be the email or any canary, nor the anonymous header id,
+nor the session header's value;
 the user's next authenticated events must carry the same id and not be
 personless; and person properties must exist for that id somewhere::
 
@@ -222,6 +223,15 @@ def judge(run: Run, check: str, kind: str) -> tuple[Result, Identification | Non
             Status.FAIL,
             f"{kind} identified the user as the anonymous header "
             f"id {ident.distinct_id!r}, not a stable user id",
+            [quoted],
+        ), ident
+    sessions = {x.session_id_header for x in run.exchanges if x.session_id_header}
+    if ident.distinct_id in sessions | ({run.session_id_header} - {""}):
+        return result(
+            check,
+            Status.FAIL,
+            f"{kind} identified the user as the X-POSTHOG-SESSION-ID value "
+            f"{ident.distinct_id!r}: it changes with every session, not a stable user id",
             [quoted],
         ), ident
     items = _inconsistent(run, ident, span)

@@ -185,3 +185,14 @@ def test_session_id_from_header_fails_on_another_session() -> None:
     verdict = session_id_from_header(run)
     assert verdict.status is Status.FAIL
     assert "'server-session'" in verdict.summary
+
+
+def test_signup_fails_on_the_session_id_as_distinct_id() -> None:
+    specs = tuple(
+        dataclasses.replace(s, distinct_id=SESSION) if s.distinct_id == USER_ID else s
+        for s in SPECS
+    )
+    verdict = identify_on_signup(build(specs))
+    assert verdict.status is Status.FAIL
+    assert "X-POSTHOG-SESSION-ID value" in verdict.summary
+    assert SESSION in verdict.summary
