@@ -107,6 +107,8 @@ class Exchange:
     :param user: ``"anonymous"`` or ``"user"``: whether the harness believed a
         user was logged in when it sent this request.
     :param error: set when no answer came (timeout, connection reset).
+    :param redirect_of: the exchange whose redirect the driver followed to
+        make this one (None for a request the scenario made itself).
     """
 
     index: int
@@ -125,6 +127,7 @@ class Exchange:
     session_id_header: str | None = None
     user: str = "anonymous"
     error: str | None = None
+    redirect_of: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,6 +317,9 @@ class Run:
     :param steps_incomplete: scenario step -> why it ran but did not do what
         it is for (no fitting form, the submission shown again): the harness
         could not drive that flow, so checks that need it report ``error``.
+    :param probe_entered: the exchanges during which the probe's view ran
+        (None when not recorded): a probe answered without it was stopped by
+        the app's own guard before raising anything.
     :param harness_errors: faults of the harness itself during this run (the
         mock's thread raised, a deadline of the harness's own): checks report
         ``error`` when these touch what they read.
@@ -342,5 +348,6 @@ class Run:
     skip: dict[str, str] = dataclasses.field(default_factory=dict)
     steps_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     steps_incomplete: dict[str, str] = dataclasses.field(default_factory=dict)
+    probe_entered: tuple[int, ...] | None = None
     harness_errors: tuple[str, ...] = ()
     duration_s: float = 0.0

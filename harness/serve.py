@@ -151,6 +151,9 @@ def add_probe_routes(app: Flask, token: str, instrumentation: Instrumentation) -
     ``/ready`` answers 200. A failure is recorded, never fatal."""
 
     def probe_raise() -> str:
+        # Recorded so a check can tell "the view ran and raised" from "the
+        # app's own guard (a login wall) answered before the view".
+        instrumentation.emit("probe_entered", step=instrumentation.step)
         raise PosthogVerifyProbeError(f"posthog-verify probe {token}")
 
     def probe_ready() -> str:

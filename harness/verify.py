@@ -254,6 +254,7 @@ def _drive_and_stop(
         atexit=observed.atexit,
         capture_calls=observed.capture_calls,
         enqueued=observed.enqueued,
+        probe_entered=observed.probe_entered,
         process=outcome,
         boot_failure=_failure_after_boot(result.error, outcome),
         stop_fault_armed=True,

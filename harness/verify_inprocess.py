@@ -191,6 +191,7 @@ def _with_observations(
         atexit=observed.atexit,
         capture_calls=observed.capture_calls,
         enqueued=observed.enqueued,
+        probe_entered=observed.probe_entered,
         harness_errors=run.harness_errors + errors + stop_errors,
     )
 

@@ -161,12 +161,36 @@ def _nothing_found(
     return [evidence(exchange=exchange, note="no $exception event for this request"), *later]
 
 
+def _raised(run: Run, targets: list[Exchange]) -> tuple[list[Exchange], list[Exchange]]:
+    """The requests that reached a raising view, and the probes that did not.
+
+    A probe is judged only where its view ran (when that was recorded); the
+    app's own error routes are always judged, since nothing records them.
+    """
+    if run.probe_entered is None:
+        return targets, []
+    entered = set(run.probe_entered)
+    blocked = [x for x in targets if x.kind == "probe" and x.index not in entered]
+    return [x for x in targets if x not in blocked], blocked
+
+
 def exception_captured(run: Run) -> Result:
     """Exactly one ``$exception`` per raising request, typed, identified, and a 5xx."""
-    targets = [x for x in run.exchanges if x.kind in ("probe", "error")]
+    # The requests the scenario made, not the redirects followed after them.
+    targets = [x for x in run.exchanges if x.kind in ("probe", "error") and x.redirect_of is None]
     if not targets:
         reason = run.steps_skipped.get("probe") or "the probe route could not be added"
         return result(CHECK, Status.SKIP, reason)
+    targets, blocked = _raised(run, targets)
+    if not targets:
+        first = blocked[0]
+        return result(
+            CHECK,
+            Status.ERROR,
+            f"not judged: the app answered {describe(first)} with {first.status} before the "
+            "probe's view ran (a login guard?); name a route that raises in the manifest's "
+            "[errors] paths",
+        )
     unanswered = [x for x in targets if x.status is None]
     if unanswered:
         first = unanswered[0]

@@ -150,6 +150,7 @@ class _Driver:
         path: str,
         data: dict[str, str] | None = None,
         json: t.Any = None,
+        redirect_of: int | None = None,
     ) -> tuple[Exchange, TransportResponse | None]:
         """One request, recorded as one exchange."""
         as_user = self.logged_in and not step.anonymous
@@ -187,6 +188,7 @@ class _Driver:
             session_id_header=headers.get(SESSION_ID_HEADER),
             user="user" if as_user else "anonymous",
             error=str(error) if error else None,
+            redirect_of=redirect_of,
         )
         self.exchanges.append(exchange)
         if error is not None and error.kind is FailureKind.REFUSED:
@@ -220,7 +222,7 @@ class _Driver:
             if response.status not in (307, 308):
                 method, data, json = "GET", None, None
             path = target
-            last, response = self._send(step, method, path, data, json)
+            last, response = self._send(step, method, path, data, json, last.index)
         return _Answer(first, last, response)
 
     # -- steps -------------------------------------------------------------------
@@ -255,9 +257,20 @@ class _Driver:
                 self._after_submit(step, None, step.path, first, response)
 
         answer = self._fetch(step, step.method, step.path, data or None, body, on_first)
+        if self._guarded_probe(step, answer):
+            # A login wall in front of every route: raise inside the view as
+            # the logged-in user instead (the exception checks judge that one).
+            as_user = dataclasses.replace(step, anonymous=False)
+            answer = self._fetch(as_user, step.method, step.path, data or None, body)
         self._check_expect(step, answer.first)
         if step.role in ("signup", "login") and self.logged_in:
             self._landed(step, answer, step.path)
+
+    def _guarded_probe(self, step: PlannedStep, answer: _Answer) -> bool:
+        """An anonymous probe redirected while a user is logged in."""
+        status = answer.first.status
+        anonymous_probe = step.kind == "probe" and step.anonymous and self.logged_in
+        return anonymous_probe and status is not None and status in _REDIRECTS
 
     def _hidden_fields_for(self, path: str) -> dict[str, str]:
         """A POST without a form of its own (a logout button) takes the hidden

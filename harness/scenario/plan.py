@@ -21,6 +21,7 @@ paths are sent even when no rule matches them: the user named them.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import typing as t
 
@@ -142,12 +143,19 @@ def _find(routes: t.Sequence[Route], path: str, method: str, *, literal: bool) -
     return None
 
 
+def _name_words(name: str) -> set[str]:
+    """A rule's or endpoint's words, plus each adjacent pair joined both ways:
+    ``/account/create`` and ``account.create`` also say ``createaccount``."""
+    parts = tokens(name)
+    pairs = itertools.pairwise(parts)
+    return set(parts) | {"".join(parts)} | {w for a, b in pairs for w in (a + b, b + a)}
+
+
 def _role_score(route: Route, role: str) -> int:
     """How strongly a rule looks like the role's route; 0 means not at all."""
     words = ROLE_WORDS[role]
-    rule_words = set(tokens(route.rule)) | {"".join(tokens(route.rule.rsplit("/", 1)[-1]))}
-    endpoint_last = route.endpoint.rsplit(".", 1)[-1]
-    endpoint_words = set(tokens(endpoint_last)) | {"".join(tokens(endpoint_last))}
+    rule_words = _name_words(route.rule) | {"".join(tokens(route.rule.rsplit("/", 1)[-1]))}
+    endpoint_words = _name_words(route.endpoint)
     score = 2 * bool(rule_words & words) + bool(endpoint_words & words)
     if not score:
         return 0

@@ -55,6 +55,7 @@ class Observations:
     enqueued: tuple[EnqueuedMessage, ...] = ()
     routes: tuple[Route, ...] = ()
     probe_failed: str | None = None
+    probe_entered: tuple[int, ...] = ()
     outbound: tuple[OutboundRequest, ...] = ()
     boot_failure: BootFailure | None = None
     imported: bool = False
@@ -111,6 +112,8 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
             scalars["routes"] = tuple(Route.from_jsonable(r) for r in record.get("rules", ()))
         elif kind == "probe_failed":
             scalars["probe_failed"] = record.get("cause", "")
+        elif kind == "probe_entered" and isinstance(record.get("step"), int):
+            scalars["probe_entered"] = (*scalars.get("probe_entered", ()), record["step"])
         elif kind == "boot_failure":
             scalars["boot_failure"] = boot_failure_from(record)
         elif kind == "imported":

@@ -220,3 +220,31 @@ def test_flush_counts_a_shutdown_registered_through_a_function_seen_in_the_sourc
 
 def test_flush_passes_when_exit_was_not_exercised_but_shutdown_is_registered() -> None:
     assert flush_on_shutdown(_nothing_queued_at_stop()).status is Status.PASS
+
+
+def _probe_answered(status: int) -> tuple:
+    return tuple(
+        dataclasses.replace(x, status=status) if x.kind == "probe" else x
+        for x in good_run().exchanges
+    )
+
+
+def test_a_probe_stopped_by_a_login_guard_is_not_judged() -> None:
+    run = good_run(exchanges=_probe_answered(302), probe_entered=())
+    verdict = exception_captured(run)
+    assert verdict.status is Status.ERROR
+    assert "with 302 before the probe's view ran (a login guard?)" in verdict.summary
+
+
+def test_a_probe_whose_view_ran_and_was_answered_with_a_redirect_fails() -> None:
+    probe = next(x.index for x in good_run().exchanges if x.kind == "probe")
+    run = good_run(exchanges=_probe_answered(302), probe_entered=(probe,))
+    assert exception_captured(run).status is Status.FAIL
+
+
+def test_redirects_followed_after_a_probe_are_not_judged_as_raising_requests() -> None:
+    run = good_run()
+    probe = next(x for x in run.exchanges if x.kind == "probe")
+    hop = dataclasses.replace(probe, index=99, path="/login", status=200, redirect_of=probe.index)
+    verdict = exception_captured(dataclasses.replace(run, exchanges=(*run.exchanges, hop)))
+    assert verdict.status is Status.PASS

@@ -150,6 +150,12 @@ def test_manifest_overrides_and_adds() -> None:
         ((Route("/users/<int:id>/login", BOTH, "login"),), "login", None),
         ((Route("/logout", POST, "logout"),), "logout", "/logout"),
         ((Route("/loginhelp", GET, "help"),), "login", None),
+        (
+            (Route("/account/create", BOTH, "account.create"), Route("/", GET, "index")),
+            "signup",
+            "/account/create",
+        ),
+        ((Route("/account/settings", BOTH, "account.settings"),), "signup", None),
     ],
 )
 def test_find_role_route(routes: tuple[Route, ...], role: str, rule: str | None) -> None:
