@@ -27,6 +27,13 @@ NOT_PASSING: dict[str, dict[str, set[str]]] = {
     "src_layout_extension": {},
     "contexts_in_views": {},
     "prefixed_env": {},
+    "correct_guarded_strict_signup": {},  # a login wall in front of every route
+    "correct_dashboard_change_password": {},  # a password form that is not a login form
+    "correct_account_blueprint": {},  # /account/create, /account/sign-in
+    "broken_session_id_as_distinct_id": {
+        "identify_on_signup": {"fail"},
+        "identify_on_login": {"fail"},
+    },
     # Nothing registered to flush at exit. Whether anything is still queued
     # when it stops depends on its 50 ms timer: lost (fail), or through the
     # SDK's own budget (warn). Never a pass.
