@@ -211,10 +211,45 @@ def _from_variants(step: Step, routes: t.Sequence[Route]) -> PlannedStep | None:
     return None
 
 
+# What a JSON signup/login API most often takes; an API that wants other names
+# answers 4xx, the step is incomplete, and the identify checks say "error".
+_JSON_CREDENTIALS = {
+    "signup": {
+        "email": "{canary.email}",
+        "password": "{canary.password}",
+        "name": "{canary.name}",
+        "username": "{canary.username}",
+    },
+    "login": {
+        "email": "{canary.email}",
+        "password": "{canary.password}",
+        "username": "{canary.username}",
+    },
+}
+
+
+def _json_api_route(routes: t.Sequence[Route], role: str) -> Route | None:
+    """A POST-only route named like the role (``/api/auth/register``)."""
+    fits = [r for r in routes if r.literal and r.allows("POST") and not r.allows("GET")]
+    scored = [(s, -len(r.rule), r) for r in fits if (s := _role_score(r, role))]
+    return max(scored, key=lambda item: item[:2])[2] if scored else None
+
+
 def _from_convention(step: Step, routes: t.Sequence[Route]) -> PlannedStep | None:
     if step.role is None:
         return None
     route = find_role_route(routes, step.role)
+    if route is None and step.role in _JSON_CREDENTIALS:
+        api = _json_api_route(routes, step.role)
+        if api is None:
+            return None
+        return _base(
+            step,
+            method="POST",
+            path=api.rule,
+            json=dict(_JSON_CREDENTIALS[step.role]),
+            why=f"by convention: a JSON API {api.rule} (endpoint {api.endpoint}), no form page",
+        )
     if route is None:
         return None
     form = step.role in _FORM_ROLES

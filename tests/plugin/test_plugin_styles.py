@@ -30,6 +30,7 @@ NOT_PASSING: dict[str, dict[str, set[str]]] = {
     "correct_guarded_strict_signup": {},  # a login wall in front of every route
     "correct_dashboard_change_password": {},  # a password form that is not a login form
     "correct_account_blueprint": {},  # /account/create, /account/sign-in
+    "correct_json_only_api": {},  # POST-only JSON /api/auth/register and /login, no forms
     "broken_session_id_as_distinct_id": {
         "identify_on_signup": {"fail"},
         "identify_on_login": {"fail"},

@@ -185,3 +185,16 @@ def test_routes_from_app_and_json_round_trip() -> None:
     assert Route("/signup", BOTH, "signup") in routes
     assert all("HEAD" not in r.methods and "OPTIONS" not in r.methods for r in routes)
     assert [Route.from_jsonable(r.to_jsonable()) for r in routes] == list(routes)
+
+
+def test_a_json_only_auth_api_is_planned_as_json_posts() -> None:
+    routes = (
+        Route("/", GET, "index"),
+        Route("/api/auth/register", POST, "api.register"),
+        Route("/api/auth/login", POST, "api.login"),
+    )
+    steps = {s.name: s for s in plan(load_scenario(), routes)}
+    signup = steps["signup"]
+    assert (signup.method, signup.path, signup.form) == ("POST", "/api/auth/register", False)
+    assert signup.json["email"] == "{canary.email}"
+    assert steps["login"].path == "/api/auth/login"
