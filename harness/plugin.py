@@ -136,10 +136,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # An app's items must stay on one worker; xdist's default "load" would split them.
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"
-    if hasattr(config, "workerinput"):
-        # A worker decides whether to tag items with their group from its own
-        # command line, which (with the switch above) never says loadgroup.
-        config.option.loadgroup = True
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
