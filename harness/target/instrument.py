@@ -227,6 +227,7 @@ class Instrumentation:
             self._patch_client(client_module.Client)
             self._patch_module(posthog, client_module.Client)
         self._patch_dotenv()
+        self._patch_threads()
         if self.mock_url:
             from harness.target.outbound import NetworkGuard
 
@@ -245,6 +246,23 @@ class Instrumentation:
     def _patch(self, owner: t.Any, name: str, replacement: t.Any) -> None:
         self._patches.append((owner, name, owner.__dict__[name]))
         setattr(owner, name, replacement)
+
+    def _patch_threads(self) -> None:
+        """A thread started while a request is served carries that request's
+        step, so what it captures is attributed to the request (threads do not
+        inherit context variables by themselves)."""
+        original_start = threading.Thread.start
+        step = self._step
+
+        @functools.wraps(original_start)
+        def start(thread: threading.Thread) -> None:
+            if step.get() is not None:
+                context = contextvars.copy_context()
+                # An instance attribute shadows run(), subclasses' overrides included.
+                thread.run = functools.partial(context.run, thread.run)  # type: ignore[method-assign]
+            original_start(thread)
+
+        self._patch(threading.Thread, "start", start)
 
     def _patch_dotenv(self) -> None:
         """Keep every ``POSTHOG*`` variable as the harness set it, whatever a

@@ -31,6 +31,11 @@ NOT_PASSING: dict[str, dict[str, set[str]]] = {
     "correct_dashboard_change_password": {},  # a password form that is not a login form
     "correct_account_blueprint": {},  # /account/create, /account/sign-in
     "correct_json_only_api": {},  # POST-only JSON /api/auth/register and /login, no forms
+    "thread_capture": {},  # set/capture run in a thread the view starts
+    "broken_thread_random_id": {
+        "distinct_id_from_header": {"fail"},
+        "session_id_from_header": {"fail"},
+    },
     "broken_session_id_as_distinct_id": {
         "identify_on_signup": {"fail"},
         "identify_on_login": {"fail"},

@@ -1,0 +1,163 @@
+"""Notes app: sign up, log in, write notes; PostHog analytics."""
+import atexit
+import os
+import secrets
+import threading
+
+from flask import Flask, jsonify, redirect, render_template_string, request, session, url_for
+from werkzeug.security import check_password_hash, generate_password_hash
+from posthog import Posthog
+
+app = Flask(__name__)
+app.secret_key = os.environ.get("SECRET_KEY", "dev-secret")
+
+#CLIENT
+TOKEN = os.environ.get("POSTHOG_API_KEY", "")
+posthog = Posthog(TOKEN, host=os.environ.get("POSTHOG_HOST", "https://us.i.posthog.com"),
+                  enable_exception_autocapture=True, disabled=not TOKEN)
+atexit.register(posthog.shutdown)
+#END
+
+USERS = {}
+LOCK = threading.Lock()
+
+PAGE = """<!doctype html><html><body>
+<nav><a href="/">Home</a> {% if user %}<a href="/dashboard">Dashboard</a> <a href="/logout">Log out</a>{% else %}<a href="/signup">Sign up</a> <a href="/login">Log in</a>{% endif %}</nav>
+{% if error %}<p>{{ error }}</p>{% endif %}
+BODY</body></html>"""
+
+
+def page(body, **ctx):
+    ctx.setdefault("user", current_user())
+    ctx.setdefault("error", None)
+    return render_template_string(PAGE.replace("BODY", body), **ctx)
+
+
+def current_user():
+    uid = session.get("uid")
+    return USERS.get(uid) if uid else None
+
+
+def find_user(value):
+    return next((u for u in USERS.values() if u["email"].lower() == value.lower()), None)
+
+
+#IDS
+def ids(user=None):
+    user = user or current_user()
+    did = user["id"] if user else request.headers.get("X-POSTHOG-DISTINCT-ID")
+    sid = request.headers.get("X-POSTHOG-SESSION-ID")
+    return did, ({"$session_id": sid} if sid else {})
+#END
+
+
+
+def track(event, user=None, **props):
+    did, base = ids(user)
+    # analytics off the request thread: ids resolved in the view, capture in a thread
+    threading.Thread(target=posthog.capture, args=(event,),
+                     kwargs={"distinct_id": did, "properties": {**base, **props}}, daemon=True).start()
+
+
+
+def identify(user):
+    did, _ = ids(user)
+    threading.Thread(target=posthog.set, kwargs={"distinct_id": did,
+                     "properties": {"email": user["email"], "name": user["name"]}}, daemon=True).start()
+
+
+SIGNUP_FORM = """<h1>Sign up</h1><form method="post">
+<input name="name" required> <input type="email" name="email" required>
+<input type="password" name="password" required> <button>Sign up</button></form>"""
+LOGIN_FORM = """<h1>Log in</h1><form method="post">
+<input type="email" name="email" required> <input type="password" name="password" required>
+<button>Log in</button></form>"""
+DASHBOARD = """<h1>Your notes</h1><form method="post" action="/notes"><textarea name="text"></textarea><button>Save</button></form>"""
+
+
+@app.route("/")
+def index():
+#INDEX
+    track("home_viewed")
+#END
+    return page("<h1>Welcome</h1>")
+
+
+@app.route("/signup", methods=["GET", "POST"])
+def signup():
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        email = request.form.get("email", "").strip()
+        password = request.form.get("password", "")
+        if not (name and email and password):
+            return page(SIGNUP_FORM, error="all fields are required"), 400
+        if find_user(email):
+            return page(SIGNUP_FORM, error="email taken"), 400
+        user = {"id": "u_" + secrets.token_hex(4), "name": name, "email": email,
+                "pw": generate_password_hash(password)}
+        with LOCK:
+            USERS[user["id"]] = user
+        session.clear()
+        session["uid"] = user["id"]
+#SIGNUP
+        identify(user)
+        track("user_signed_up", user)
+#END
+        return redirect(url_for("dashboard"))
+    return page(SIGNUP_FORM)
+
+
+@app.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        user = find_user(request.form.get("email", ""))
+        if user is None or not check_password_hash(user["pw"], request.form.get("password", "")):
+            return page(LOGIN_FORM, error="wrong email or password"), 401
+        session.clear()
+        session["uid"] = user["id"]
+#LOGIN
+        identify(user)
+        track("user_logged_in", user)
+#END
+        return redirect(url_for("dashboard"))
+    return page(LOGIN_FORM)
+
+
+@app.route("/logout")
+def logout():
+    track("user_logged_out")
+    session.clear()
+    return redirect(url_for("index"))
+
+
+@app.route("/dashboard")
+def dashboard():
+    if current_user() is None:
+        return redirect(url_for("login"))
+#DASH
+    track("dashboard_viewed")
+#END
+    return page(DASHBOARD)
+
+
+@app.post("/notes")
+@app.post("/api/notes")
+def create_note():
+    if current_user() is None:
+        return jsonify(error="login required"), 401
+    payload = request.get_json(silent=True) or request.form
+    text = str(payload.get("text", "")).strip()
+    if not text:
+        return jsonify(error="text required"), 400
+    track("note_created", length=len(text))
+    return jsonify(length=len(text)), 201
+
+
+#ERRORS
+@app.errorhandler(500)
+def internal_error(error):
+    did, base = ids()
+    posthog.capture_exception(getattr(error, "original_exception", None) or error,
+                              distinct_id=did, properties=base)
+    return page("<h1>Something went wrong</h1>"), 500
+#END
