@@ -301,7 +301,10 @@ def _read_statement(node: ast.stmt, info: _Module) -> None:
                 info.names.append(target.id)
                 if _is_flask_call(node.value, info.flask_names):
                     info.instances[target.id] = node.lineno
-                elif target.id in INSTANCE_NAMES and _is_factory_call(node.value):
+                elif target.id in INSTANCE_NAMES and _may_be_app(node.value):
+                    # `application = _build()`: Flask's own lookup imports the
+                    # module and takes the attribute; the child checks it is a
+                    # Flask app when it imports it.
                     info.bindings[target.id] = node.lineno
     elif isinstance(node, ast.Import | ast.ImportFrom):
         for alias in node.names:
@@ -336,12 +339,10 @@ def _is_flask_call(value: ast.expr | None, flask_names: set[str]) -> bool:
     )
 
 
-def _is_factory_call(value: ast.expr | None) -> bool:
-    if not isinstance(value, ast.Call):
-        return False
-    func = value.func
-    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-    return name.startswith(("create_", "make_"))
+def _may_be_app(value: ast.expr | None) -> bool:
+    """A call or a name (``build()``, ``factory.create()``, ``other_app``),
+    not a literal: what an ``app``/``application`` binding can hold."""
+    return isinstance(value, ast.Call | ast.Name | ast.Attribute)
 
 
 def _best(info: _Module, module: str, root: Path) -> tuple[str, AppKind] | None:

@@ -41,6 +41,11 @@ TARGET_APPS = Path(__file__).parents[2] / "target_apps"
             id="aliased-flask-class",
         ),
         pytest.param(
+            "application_from_helper", {}, "application:application", AppKind.INSTANCE,
+            "convention: application.py defines application", "", "application.py", None,
+            id="application-built-by-a-helper",
+        ),
+        pytest.param(
             "src_layout", {}, "store:make_app", AppKind.FACTORY,
             "convention: src/store/__init__.py defines make_app", "src", "src/store/__init__.py",
             None, id="src-layout",
