@@ -320,6 +320,8 @@ class Run:
     :param probe_entered: the exchanges during which the probe's view ran
         (None when not recorded): a probe answered without it was stopped by
         the app's own guard before raising anything.
+    :param workspace: the fresh copy of the app that ran; tracebacks name
+        files there, shown relative to it.
     :param harness_errors: faults of the harness itself during this run (the
         mock's thread raised, a deadline of the harness's own): checks report
         ``error`` when these touch what they read.
@@ -349,5 +351,6 @@ class Run:
     steps_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     steps_incomplete: dict[str, str] = dataclasses.field(default_factory=dict)
     probe_entered: tuple[int, ...] | None = None
+    workspace: str = ""
     harness_errors: tuple[str, ...] = ()
     duration_s: float = 0.0

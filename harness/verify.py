@@ -191,8 +191,10 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
         run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
         no_env = side.submit(_boot_without_env, subject, env, options, tmp)
         assert run.canaries is not None
+        workspace = fresh_copy(Path(subject.app.root), tmp / "main")
+        run = dataclasses.replace(run, workspace=str(workspace.resolve()))
         process = AppProcess(
-            fresh_copy(Path(subject.app.root), tmp / "main"),
+            workspace,
             subject.location.target,
             base_environ() | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
             tmp / "main.log",

@@ -100,7 +100,7 @@ def verify_in_process(
     with tempfile.TemporaryDirectory(prefix="posthog-verify-inprocess-", dir=workdir) as tmp:
         workspace = fresh_copy(Path(app_root), Path(tmp))
         target = _Target(workspace, subject.location, subject.manifest, scenario, request_s)
-        run = _in_sandbox(subject, target)
+        run = dataclasses.replace(_in_sandbox(subject, target), workspace=str(workspace.resolve()))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
 
 

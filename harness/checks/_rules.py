@@ -68,7 +68,7 @@ def _errors(ids: t.Iterable[str], summary: str, failure: BootFailure) -> dict[st
 
 
 def _raised(run: Run, failure: BootFailure) -> Result:
-    last, location = traceback_tail(failure.detail, run.app.root)
+    last, location = traceback_tail(failure.detail, (run.workspace, run.app.root))
     where = f" at {location}" if location else ""
     return result(
         "boots",

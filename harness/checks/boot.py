@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import typing as t
+from pathlib import Path
 
 from harness.checks._events import describe
 from harness.checks._events import evidence
@@ -26,21 +27,35 @@ _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _BODY_CHARS = 300
 
 
-def traceback_tail(detail: str, root: str = "") -> tuple[str, str | None]:
-    """The last line of a traceback and the ``file:line`` of its last frame.
+def traceback_tail(detail: str, roots: t.Sequence[str] = ()) -> tuple[str, str | None]:
+    """The last line of a traceback and the ``file:line`` a person should open.
 
-    The last frame is where the exception was raised, which is the line a
-    person wants to open; paths under the app root are shown relative to it.
+    That is the innermost frame in the app's own files (under one of
+    ``roots``: its folder, or the copy that ran), shown relative to it; when
+    no frame is the app's, the innermost frame outside the harness and
+    installed packages; failing that, the innermost frame.
     """
     lines = [line.strip() for line in detail.strip().splitlines() if line.strip()]
     last = lines[-1] if lines else "(no traceback)"
-    frames = list(_FRAME.finditer(detail))
+    frames = [(m.group("file"), m.group("line")) for m in _FRAME.finditer(detail)]
     if not frames:
         return last, None
-    file = frames[-1].group("file")
-    if root and file.startswith(root.rstrip("/") + "/"):
-        file = file[len(root.rstrip("/")) + 1 :]
-    return last, f"{file}:{frames[-1].group('line')}"
+    prefixes = [root.rstrip("/") + "/" for root in roots if root]
+    for file, line in reversed(frames):
+        for prefix in prefixes:
+            if file.startswith(prefix):
+                return last, f"{file[len(prefix) :]}:{line}"
+    outside = [(f, n) for f, n in frames if not _foreign(f)]
+    file, line = (outside or frames)[-1]
+    return last, f"{file}:{line}"
+
+
+def _foreign(file: str) -> bool:
+    """A file of the harness, the SDK or any installed package: not the app's."""
+    return file.startswith(_HARNESS) or "/site-packages/" in file or "/lib/python3" in file
+
+
+_HARNESS = str(Path(__file__).resolve().parents[1]) + "/"
 
 
 def _first_get(run: Run) -> Exchange | None:
@@ -92,7 +107,7 @@ def boots_without_posthog_env(run: Run) -> Result:
             [evidence(unset=unset, note=failure.detail[-_BODY_CHARS:] or None)],
         )
     if failure is not None:
-        last, location = traceback_tail(failure.detail, run.app.root)
+        last, location = traceback_tail(failure.detail, (run.workspace, run.app.root))
         return result(
             check,
             Status.WARN,

@@ -4,6 +4,7 @@ exception_autocapture: the good run passes; each defect fails with its evidence.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from checks_runs import CLIENT
@@ -12,12 +13,14 @@ from checks_runs import build
 from checks_runs import edit
 from checks_runs import good_run
 
+import harness.checks as harness_checks
 from harness.checks import boots
 from harness.checks import boots_without_posthog_env
 from harness.checks import exception_autocapture
 from harness.checks import host_from_env
 from harness.checks import key_from_env
 from harness.checks import single_client
+from harness.checks.boot import traceback_tail
 from harness.run import BootFailure
 from harness.run import NoEnvBoot
 from harness.run import Phase
@@ -162,3 +165,20 @@ def test_exception_autocapture_fails_quoting_site_and_kwargs() -> None:
     assert "app.py:12" in verdict.summary
     assert verdict.evidence[0]["location"] == "app.py:12"
     assert verdict.evidence[0]["value"]["host"] == "h"
+
+
+def test_traceback_location_is_the_apps_own_frame_relative_to_the_copy_that_ran() -> None:
+    harness = str(Path(harness_checks.__file__).resolve().parents[1])
+    detail = (
+        "Traceback (most recent call last):\n"
+        '  File "/tmp/pv-1/main/shop/app/__init__.py", line 38, in create_app\n'
+        "    client = Posthog(api_key=key)\n"
+        f'  File "{harness}/target/instrument.py", line 293, in init\n'
+        "    return original_init(client, *args, **kwargs)\n"
+        "TypeError: unexpected keyword argument 'api_key'\n"
+    )
+    last, location = traceback_tail(detail, ("/tmp/pv-1/main/shop", "/home/me/shop"))
+    assert (last, location) == (
+        "TypeError: unexpected keyword argument 'api_key'",
+        "app/__init__.py:38",
+    )
