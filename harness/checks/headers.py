@@ -29,8 +29,12 @@ if t.TYPE_CHECKING:
 
 # Requests during which the app is expected to change who the user is.
 _IDENTITY_KINDS = frozenset({"signup", "login", "logout"})
-# Person and alias updates: the SDK only adds $session_id to them inside a context.
-_PERSON_EVENTS = frozenset({"$set", "$set_once", "$create_alias", "$groupidentify"})
+# Events the SDK makes itself (person and alias updates, the event a flag
+# evaluation sends): it only adds $session_id to them inside a context, and the
+# app passes them no properties, so they cannot fail the session check.
+_SDK_EVENTS = frozenset(
+    {"$set", "$set_once", "$create_alias", "$groupidentify", "$feature_flag_called"}
+)
 
 
 def _anonymous_with_header(run: Run) -> list[Exchange]:
@@ -94,7 +98,7 @@ def session_id_from_header(run: Run) -> Result:
     for exchange in (x for x in run.exchanges if x.session_id_header):
         for event in grouped.get(exchange.index, []):
             values = _session_values(event)
-            if not values and event.event in _PERSON_EVENTS:
+            if not values and event.event in _SDK_EVENTS:
                 continue
             seen += 1
             if exchange.session_id_header not in values:

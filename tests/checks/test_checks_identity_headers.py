@@ -11,6 +11,7 @@ from checks_runs import EMAIL
 from checks_runs import SESSION
 from checks_runs import SPECS
 from checks_runs import USER_ID
+from checks_runs import Spec
 from checks_runs import build
 from checks_runs import edit
 from checks_runs import edit_uuid
@@ -196,3 +197,20 @@ def test_signup_fails_on_the_session_id_as_distinct_id() -> None:
     assert verdict.status is Status.FAIL
     assert "X-POSTHOG-SESSION-ID value" in verdict.summary
     assert SESSION in verdict.summary
+
+
+def test_a_flag_evaluation_event_without_session_does_not_fail_the_session_check() -> None:
+    flag = Spec(
+        "00000000-0000-4000-8000-000000000099",
+        "$feature_flag_called",
+        0,
+        ANON,
+        {"$feature_flag": "new-ui", "$feature_flag_response": False},
+    )
+    run = build((*SPECS, flag))
+    event = next(e for e in run.events if e.event == "$feature_flag_called")
+    bare = dataclasses.replace(
+        event, properties={k: v for k, v in event.properties.items() if k != "$session_id"}
+    )
+    run = dataclasses.replace(run, events=tuple(bare if e is event else e for e in run.events))
+    assert session_id_from_header(run).status is Status.PASS
