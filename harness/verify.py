@@ -191,6 +191,7 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
         run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
         no_env = side.submit(_boot_without_env, subject, env, options, tmp)
         assert run.canaries is not None
+        probe = run.canaries.probe
         workspace = fresh_copy(Path(subject.app.root), tmp / "main")
         run = dataclasses.replace(run, workspace=str(workspace.resolve()))
         process = AppProcess(
@@ -199,7 +200,7 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             base_environ() | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
             tmp / "main.log",
             server=options.server,
-            probe_token=run.canaries.probe,
+            probe_token=probe,
             timeouts=options.timeouts,
         )
         with process:
