@@ -27,8 +27,12 @@ _EMAIL = re.compile(
     r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24}))"
     r"(?![\w-])"
 )
-# "icon@2x.png" is a file name, not an address.
+# "icon@2x.png" is a file name, not an address; "views.home@blueprint.main" a
+# code path; .local, .internal, .test... are not on the public internet.
 _FILE_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "map"})
+_PSEUDO_TLDS = frozenset(
+    {"local", "localhost", "internal", "test", "invalid", "example", "lan", "home", "corp", "main"}
+)
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
@@ -36,9 +40,15 @@ _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w
 # Separated digit groups, optionally with +country and (area); no group may
 # touch another word character, so long digit runs (epochs) never match.
 _PHONE = re.compile(
-    r"(?<![\w+.:/-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}"
+    r"(?<![\w+.:/#-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}"
     r"(?!\w)(?![.:/-]\w)"
 )
+# International numbers a country code makes unambiguous: "+14155552671",
+# "+49 30 123456789" (groups longer than four digits).
+_INTERNATIONAL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\d{2,12}){1,4}(?![\w.]|-\d)")
+# A word mixing letters and digits right before the digits ("1Z 999 AA1 01 2345
+# 6784") makes them part of a code, not a number of their own.
+_CODE_BEFORE = re.compile(r"(?=\w*[A-Za-z])(?=\w*\d)\w+[ -]$")
 _DATE = re.compile(r"^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ]\d{2,4})$")
 
 
@@ -118,7 +128,7 @@ _ADDRESS_WORDS = frozenset(
 _VERSION_WORDS = frozenset(
     {"version", "versions", "build", "release", "revision", "rev", "ver", "sha", "tag", "commit"}
 )
-_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|version|build|release|rev|ver)[\s:=#-]*$")
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|version|build|release|rev|ver)[\s:=#\"'_-]*$")
 
 
 def _ip_in_context(text: str, span: tuple[int, int], key: str) -> bool:
@@ -139,7 +149,7 @@ def _words(name: str) -> set[str]:
 def _email(text: str) -> tuple[int, int] | None:
     for match in _EMAIL.finditer(text):
         local, tld = match.group("local"), match.group("tld").lower()
-        if ".." in local or local.startswith(".") or tld in _FILE_TLDS:
+        if ".." in local or local.startswith(".") or tld in _FILE_TLDS | _PSEUDO_TLDS:
             continue
         start, end = match.span()
         if text[end : end + 1] == ":":
@@ -164,8 +174,11 @@ def _public_ip(text: str) -> tuple[int, int] | None:
 
 
 def _phone(text: str) -> tuple[int, int] | None:
+    for match in _INTERNATIONAL.finditer(text):
+        if 8 <= sum(c.isdigit() for c in match.group(0)) <= 15:
+            return match.span()
     for match in _PHONE.finditer(text):
-        if _looks_like_phone(match.group(0)):
+        if _looks_like_phone(match.group(0)) and not _CODE_BEFORE.search(text[: match.start()]):
             return match.span()
     return None
 
@@ -179,10 +192,23 @@ def _looks_like_phone(candidate: str) -> bool:
     if "." in candidate and not plus:
         return False  # versions, IPs and decimals use dots; phones rarely without +
     if not plus and not parens:
-        if len(groups) < 3 or digits < 10 or len(groups[-1]) < 3:
-            return False  # "1920 1080 24": plain groups are a phone only when long
-        if all(len(group) == 3 for group in groups[1:]):
-            return False  # 10 000 000: a number grouped in thousands
+        return _plain_groups_are_a_phone(groups, digits)
+    return True
+
+
+def _plain_groups_are_a_phone(groups: list[str], digits: int) -> bool:
+    """Digit groups with no ``+`` and no area code in parentheses: a phone only
+    when nothing else explains them."""
+    if len(groups) < 3 or digits < 10 or len(groups[-1]) < 3:
+        return False  # "1920 1080 24": plain groups are a phone only when long
+    if all(len(group) == 3 for group in groups[1:]):
+        return False  # 10 000 000: a number grouped in thousands
+    if all(len(group) == 4 for group in groups):
+        return False  # card, IBAN and tracking chunks: "1234 5678 9012"
+    if re.fullmatch(r"(?:19|20)\d\d", groups[0]):
+        return False  # "2024 0501 0001": an id that starts with a year
+    if [len(g) for g in groups] == [3, 3, 4]:
+        return groups[0][0] in "23456789" and groups[1][0] in "23456789"  # a US number
     return True
 
 

@@ -126,7 +126,8 @@ def _leaf_finding(
     other = find_other(text, key=path)
     if other is None:
         return None
-    return Finding(event, path, f"a {other[0]}", other[1], Status.FAIL)
+    article = "an" if other[0][0] in "aeiou" else "a"
+    return Finding(event, path, f"{article} {other[0]}", other[1], Status.FAIL)
 
 
 def findings(run: Run) -> list[Finding]:

@@ -91,7 +91,7 @@ def test_a_canary_in_every_event_is_counted_per_event() -> None:
 def test_other_personal_data_fails(value: str, kind: str) -> None:
     verdict = no_pii_in_events(_with(note=value))
     assert verdict.status is Status.FAIL
-    assert f"a {kind} in properties.note" in verdict.summary
+    assert f" {kind} in properties.note" in verdict.summary
 
 
 @pytest.mark.parametrize(
@@ -185,3 +185,38 @@ def test_a_canary_in_an_event_name_fails() -> None:
     assert verdict.status is Status.FAIL
     assert verdict.evidence[0]["path"] == "event"
     assert "the email canary" in verdict.evidence[0]["note"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        pytest.param("order_number", "100-234-5678", id="us-shaped-order-number"),
+        pytest.param("ref", "#100-234-5678", id="hash-order-number"),
+        pytest.param("url", "/checkout/step-2?cart=123-456-7890", id="cart-id-in-url"),
+        pytest.param("po", "PO 2024 0501 0001", id="year-leading-id"),
+        pytest.param("ticket", "ticket 2024-0501-0001", id="year-leading-ticket"),
+        pytest.param("tracking", "1Z 999 AA1 01 2345 6784", id="ups-tracking"),
+        pytest.param("order", "Order 1234 5678 9012", id="four-digit-chunks"),
+        pytest.param("payload", '{"version":"1.2.3.4","ok":true}', id="version-in-json"),
+        pytest.param("handler", "views.home@blueprint.main", id="code-path"),
+        pytest.param("sender", "noreply@mail.internal", id="internal-domain"),
+    ],
+)
+def test_more_look_alikes_found_by_running_the_detectors(key: str, value: str) -> None:
+    assert find_other(value, key=f"properties.{key}") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("+14155552671", id="e164"),
+        pytest.param("tel:+14155552671", id="tel-uri"),
+        pytest.param("+49 30 123456789", id="long-groups"),
+        pytest.param("call me on +44 7700 900123 tomorrow", id="in-text"),
+        pytest.param("415-555-2671", id="us-dashed"),
+    ],
+)
+def test_phone_numbers_with_a_country_code_or_a_us_shape_are_found(value: str) -> None:
+    found = find_other(value, key="properties.note")
+    assert found is not None
+    assert found[0] == "phone number"
