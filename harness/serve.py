@@ -22,6 +22,7 @@ import atexit
 import importlib
 import importlib.util
 import os
+import re
 import signal
 import sys
 import threading
@@ -86,12 +87,34 @@ def _missing_dependency(exc: BaseException) -> str | None:
     return top
 
 
+def _missing_setting(exc: BaseException) -> str | None:
+    """The variable a ``KeyError`` names when it looks like an environment
+    variable the app's own configuration needs (``SECRET_KEY``,
+    ``DATABASE_URL``) and is not set: the environment's to provide, no verdict
+    on the integration. A PostHog variable is left out: the harness sets
+    those, so reading one that is missing is the app's own doing."""
+    if not isinstance(exc, KeyError) or len(exc.args) != 1 or not isinstance(exc.args[0], str):
+        return None
+    name = exc.args[0]
+    looks_like_env = re.fullmatch(r"[A-Z][A-Z0-9_]*", name) is not None
+    if not looks_like_env or "POSTHOG" in name or name in os.environ:
+        return None
+    return name
+
+
 def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
     missing = _missing_dependency(exc)
     if missing is not None:
         cause = (
             f"the app imports {missing!r}, which is not installed where pytest runs: "
             "install the app's requirements (pip install -r requirements.txt) first"
+        )
+        return BootFailed(phase, False, cause, traceback.format_exc())
+    setting = _missing_setting(exc)
+    if setting is not None:
+        cause = (
+            f"the app needs the environment variable {setting!r}, which is not set: "
+            "set it where pytest runs (it reaches the app)"
         )
         return BootFailed(phase, False, cause, traceback.format_exc())
     return BootFailed(phase, app_raised, _one_line(exc), traceback.format_exc())

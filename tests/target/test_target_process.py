@@ -66,6 +66,14 @@ BOOT_FAILURES = {
         False,
         "the app imports 'posthog_verify_no_such_package', which is not installed",
     ),
+    # The app's own configuration, missing from the environment: not a verdict.
+    "missing-setting": (
+        "needs_secret_key",
+        "app:app",
+        Phase.IMPORT,
+        False,
+        "the app needs the environment variable 'PVTEST_SHOP_SECRET_KEY'",
+    ),
     "missing-submodule": (
         "missing_submodule",
         "app:app",
