@@ -38,7 +38,8 @@ _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 # Steps that end "the user is logged in": the window of later events stops there.
 _WINDOW_ENDS = frozenset({"logout", "login", "signup"})
 # $create_alias is sent with the previous (anonymous) id by design.
-_NOT_IDENTITY = frozenset({"$create_alias"})
+# Events whose distinct id is not the user's (a group update takes a random one).
+_NOT_IDENTITY = frozenset({"$create_alias", "$groupidentify"})
 
 
 @dataclasses.dataclass(frozen=True)

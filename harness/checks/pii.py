@@ -25,6 +25,7 @@ event's name, for the canaries.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import typing as t
 
 from harness.checks._detect import canary_needles
@@ -44,7 +45,8 @@ if t.TYPE_CHECKING:
     from harness.run import Run
 
 CHECK = "no_pii_in_events"
-_PERSON_KEYS = frozenset({"$set", "$set_once"})
+# Person and group properties are where identifying data belongs.
+_PERSON_KEYS = frozenset({"$set", "$set_once", "$group_set"})
 _SDK_KEYS = frozenset(
     {
         "$lib",
@@ -100,7 +102,11 @@ def _text(leaf: t.Any) -> str | None:
 
 
 def _leaf_finding(
-    event: CapturedEvent, path: str, leaf: t.Any, needles: list[tuple[str, str]]
+    event: CapturedEvent,
+    path: str,
+    leaf: t.Any,
+    needles: list[tuple[str, str]],
+    app_set_ip: bool = False,
 ) -> Finding | None:
     text = _text(leaf)
     key = _top_key(path)
@@ -115,8 +121,7 @@ def _leaf_finding(
             else Finding(event, path, f"the {hit[0]} canary", hit[1], Status.FAIL)
         )
     if key == "$ip":
-        what = f"the request's IP (the {hit[0]} canary)" if hit else "the request's IP"
-        return Finding(event, path, what, hit[1] if hit else text, Status.WARN, IP_NOTE)
+        return _ip_finding(event, path, text, hit, app_set_ip)
     if hit is not None:
         if key.startswith("$exception"):
             return Finding(event, path, f"the {hit[0]} canary", hit[1], Status.WARN, EXCEPTION_NOTE)
@@ -130,10 +135,46 @@ def _leaf_finding(
     return Finding(event, path, f"{article} {other[0]}", other[1], Status.FAIL)
 
 
+def _ip_finding(
+    event: CapturedEvent, path: str, text: str, hit: tuple[str, str] | None, app_set_ip: bool
+) -> Finding | None:
+    """``$ip``: an anonymised value is fine; the request's address is a warning
+    when the SDK's Flask integration added it, a leak when the app's own call
+    put it there."""
+    if hit is None and not _is_request_ip(text):
+        return None  # "0.0.0.0" or a private address: anonymised, nothing to see
+    what = f"the request's IP (the {hit[0]} canary)" if hit else "the request's IP"
+    shown = hit[1] if hit else text
+    if app_set_ip:
+        return Finding(event, path, f"{what}, set by the app's own call", shown, Status.FAIL)
+    return Finding(event, path, what, shown, Status.WARN, IP_NOTE)
+
+
+def _is_request_ip(text: str) -> bool:
+    """A public address, or loopback: what ``request.remote_addr`` is when the
+    harness, on this machine, is the client."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return address.is_global or address.is_loopback
+
+
+def _uuids_with_app_set_ip(run: Run) -> set[str]:
+    """Events whose capture call passed ``$ip`` in its own properties."""
+    uuids = set()
+    for call in run.capture_calls:
+        properties = call.args.get("properties")
+        if call.uuid and isinstance(properties, dict) and "$ip" in properties:
+            uuids.add(call.uuid)
+    return uuids
+
+
 def findings(run: Run) -> list[Finding]:
     """Every personal-data finding, once per (event, path)."""
     pii = run.canaries.pii() if run.canaries is not None else {}
     needles = canary_needles(pii)
+    app_ip = _uuids_with_app_set_ip(run)
     found: list[Finding] = []
     for event in unique_events(run):
         # An event's name is copied everywhere its properties are.
@@ -141,7 +182,7 @@ def findings(run: Run) -> list[Finding]:
         if hit is not None:
             found.append(Finding(event, "event", f"the {hit[0]} canary", hit[1], Status.FAIL))
         for path, leaf in walk(event.properties, "properties"):
-            finding = _leaf_finding(event, path, leaf, needles)
+            finding = _leaf_finding(event, path, leaf, needles, event.uuid in app_ip)
             if finding is not None:
                 found.append(finding)
     return found

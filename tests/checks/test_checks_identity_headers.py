@@ -214,3 +214,15 @@ def test_a_flag_evaluation_event_without_session_does_not_fail_the_session_check
     )
     run = dataclasses.replace(run, events=tuple(bare if e is event else e for e in run.events))
     assert session_id_from_header(run).status is Status.PASS
+
+
+def test_a_group_update_with_a_random_distinct_id_is_not_the_users_event() -> None:
+    group = Spec(
+        "00000000-0000-4000-8000-000000000098",
+        "$groupidentify",
+        2,
+        "6f1c4a52-9a4e-4b8e-8f7e-2a1d3c4b5e6f",
+        {"$group_type": "company", "$group_key": "acme", "$group_set": {"name": "Acme"}},
+        method="group_identify",
+    )
+    assert identify_on_signup(build((*SPECS, group))).status is Status.PASS

@@ -220,3 +220,38 @@ def test_phone_numbers_with_a_country_code_or_a_us_shape_are_found(value: str) -
     found = find_other(value, key="properties.note")
     assert found is not None
     assert found[0] == "phone number"
+
+
+def _app_passed_ip(run: t.Any, value: str) -> t.Any:
+    """The note_created call passed $ip in its own properties."""
+    calls = tuple(
+        dataclasses.replace(c, args={**c.args, "properties": {"$ip": value}})
+        if c.event == "note_created"
+        else c
+        for c in run.capture_calls
+    )
+    return dataclasses.replace(run, capture_calls=calls)
+
+
+@pytest.mark.parametrize(
+    ("value", "by_app", "status"),
+    [
+        pytest.param(CANARIES.ip, False, Status.WARN, id="integration-adds-the-request-ip"),
+        pytest.param("127.0.0.1", False, Status.WARN, id="integration-ip-under-the-harness"),
+        pytest.param(CANARIES.ip, True, Status.FAIL, id="app-puts-the-client-ip-in-ip"),
+        pytest.param("127.0.0.1", True, Status.FAIL, id="app-puts-remote-addr-in-ip"),
+        pytest.param("0.0.0.0", True, Status.PASS, id="app-anonymises-ip"),
+        pytest.param("10.1.2.3", False, Status.PASS, id="private-address"),
+    ],
+)
+def test_ip_property(value: str, by_app: bool, status: Status) -> None:
+    run = _with(**{"$ip": value})
+    verdict = no_pii_in_events(_app_passed_ip(run, value) if by_app else run)
+    assert verdict.status is status, verdict.summary
+    if status is Status.FAIL:
+        assert "set by the app's own call" in verdict.summary
+
+
+def test_group_properties_are_exempt_like_person_properties() -> None:
+    verdict = no_pii_in_events(_with(**{"$group_set": {"name": CANARIES.text}}))
+    assert verdict.status is Status.PASS
