@@ -183,10 +183,30 @@ def add_probe_routes(app: Flask, token: str, instrumentation: Instrumentation) -
         return "ok"
 
     try:
-        app.add_url_rule(f"{PROBE_PREFIX}/raise", "__posthog_verify_raise", probe_raise)
+        app.add_url_rule(f"{PROBE_PREFIX}/raise", _probe_endpoint(app), probe_raise)
         app.add_url_rule(f"{PROBE_PREFIX}/ready", "__posthog_verify_ready", probe_ready)
     except Exception as exc:
         instrumentation.emit("probe_failed", cause=_one_line(exc))
+
+
+def _probe_endpoint(app: Flask) -> str:
+    """The probe's endpoint: the app's own, or, when only a blueprint handles
+    errors (``@bp.errorhandler(500)``), inside that blueprint, whose handlers
+    Flask then applies to it, as to every view the app really has there."""
+    if _handles_errors(app, None):
+        return "__posthog_verify_raise"
+    for scope in app.error_handler_spec:
+        if scope is not None and _handles_errors(app, scope):
+            return f"{scope}.__posthog_verify_raise"
+    return "__posthog_verify_raise"
+
+
+def _handles_errors(app: Flask, scope: str | None) -> bool:
+    """A 500 handler, or one for Exception (or a base of it), in ``scope``."""
+    by_code = app.error_handler_spec.get(scope, {})
+    if by_code.get(500):
+        return True
+    return any(issubclass(Exception, cls) for cls in by_code.get(None, {}))
 
 
 def routes_record(app: Flask) -> list[dict[str, t.Any]]:

@@ -50,11 +50,13 @@ from harness.target.process import Timeouts
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
+    from harness.run import Exchange
     from harness.run import ProcessOutcome
     from harness.run import StaticFacts
     from harness.scenario import Identity
     from harness.target.discovery import AppLocation
     from harness.target.manifest import Manifest
+    from harness.target.observations import Observations
 
 # Names an app's PostHog setup commonly reads; the ones its source names are added.
 KEY_ENV_NAMES = (
@@ -263,6 +265,20 @@ def _drive_and_stop(
         stop_fault_armed=True,
         steps_skipped=dict(steps.skipped) | dict(result.skipped),
         steps_incomplete=dict(result.incomplete),
+        harness_errors=run.harness_errors + _unreachable(result.exchanges, observed),
+    )
+
+
+def _unreachable(exchanges: tuple[Exchange, ...], observed: Observations) -> tuple[str, ...]:
+    """Every request, the harness's own probe included, answered 404: the app
+    serves its routes somewhere else (mounted under a prefix), so nothing it
+    did or did not send can be judged."""
+    answered = [x.status for x in exchanges if x.status is not None]
+    if not answered or any(status != 404 for status in answered) or observed.probe_entered:
+        return ()
+    return (
+        "the app answered 404 to every request, the harness's own probe route included "
+        "(is it mounted under a prefix?): name its paths in posthog-verify.toml",
     )
 
 
