@@ -196,7 +196,7 @@ def judge(run: Run, check: str, kind: str) -> tuple[Result, Identification | Non
     if kind in run.steps_incomplete and not any(_is_5xx(x.status) for x in span.own):
         reason = run.steps_incomplete[kind]
         summary = f"not judged: the harness could not complete {kind} ({reason}); "
-        summary += f"name the form in the manifest's [{kind}] table"
+        summary += f"if it needs another form or other fields, name them in the manifest's [{kind}]"
         return result(check, Status.ERROR, summary), None
     ident = identification(run, kind)
     if ident is None:
