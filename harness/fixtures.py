@@ -21,10 +21,12 @@ import typing as t
 
 import pytest
 
-from harness.capture.intercept import InProcessMock
-from harness.capture.intercept import intercept
-from harness.capture.records import CapturedEvent
-from harness.capture.store import CaptureStore
+if t.TYPE_CHECKING:
+    # Imported for types only: this module loads with the plugin in every pytest
+    # run, and the mock (responses, requests) is needed only by a test that asks.
+    from harness.capture.intercept import InProcessMock
+    from harness.capture.records import CapturedEvent
+    from harness.capture.store import CaptureStore
 
 
 class EventsView:
@@ -80,6 +82,8 @@ class EventsView:
 @pytest.fixture
 def posthog_mock() -> t.Iterator[InProcessMock]:
     """An active in-process PostHog mock, empty at the start of each test."""
+    from harness.capture.intercept import intercept
+
     with intercept() as mock:
         mock.store.clear()
         yield mock

@@ -22,16 +22,13 @@ from harness import settings as settings_mod
 from harness.fixtures import posthog_events as posthog_events
 from harness.fixtures import posthog_mock as posthog_mock
 from harness.items import VerifyDirectory
-from harness.report import build_report
-from harness.report import markdown_summary
-from harness.report import summary_lines
-from harness.report import write_report
-from harness.session import VerifySession
-from harness.session import select
-from harness.target.process import Timeouts
-from harness.verify import Options
 
-session_key = pytest.StashKey[VerifySession]()
+if t.TYPE_CHECKING:
+    # The verification machinery is imported only when --posthog-verify is
+    # given (pytest_configure): a plain test run pays nothing for it.
+    from harness.session import VerifySession
+
+session_key = pytest.StashKey["VerifySession"]()
 settings_key = pytest.StashKey[settings_mod.Settings]()
 
 
@@ -116,6 +113,11 @@ def _workers(config: pytest.Config) -> int:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("posthog_verify"):
         return
+    from harness.session import VerifySession
+    from harness.session import select
+    from harness.target.process import Timeouts
+    from harness.verify import Options
+
     settings = settings_mod.resolve(config)
     config.stash[settings_key] = settings
     timeouts = Timeouts(
@@ -178,6 +180,8 @@ def pytest_terminal_summary(terminalreporter: t.Any, config: pytest.Config) -> N
     apps = verify.app_reports()
     if not apps:
         return
+    from harness.report import summary_lines
+
     terminalreporter.write_sep("=", "posthog-verify")
     for line in summary_lines(apps, width=terminalreporter._tw.fullwidth):
         terminalreporter.write_line(line)
@@ -192,6 +196,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     settings = config.stash[settings_key]
     if hasattr(config, "workerinput") or not (settings.report.value or settings.report_md.value):
         return
+    from harness.report import build_report
+    from harness.report import markdown_summary
+    from harness.report import write_report
+
     report = build_report(verify.app_reports(), versions=_versions(), shard=settings.shard.value)
     if settings.report.value:
         write_report(report, settings.report.value)
