@@ -183,6 +183,7 @@ class CaptureCall:
     :param uuid: the uuid the SDK returned for the message, None when it
         returned nothing (dropped, disabled, or not an event-producing call).
     :param args: the call's arguments, ``repr``-safe, for evidence.
+    :param raised: the exception the call raised (``"TypeError: ..."``), if any.
     """
 
     method: str
@@ -195,6 +196,7 @@ class CaptureCall:
     uuid: str | None = None
     args: dict[str, t.Any] = dataclasses.field(default_factory=dict)
     location: SourceLocation | None = None
+    raised: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

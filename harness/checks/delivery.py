@@ -155,7 +155,9 @@ def no_silent_drops(run: Run) -> Result:
     }
     items = []
     for call in calls:
-        if call.uuid is None and not _deduplicated(call, exception_steps):
+        if call.raised is not None:
+            items.append(_call_evidence(call, f"the call raised {call.raised}"))
+        elif call.uuid is None and not _deduplicated(call, exception_steps):
             items.append(_call_evidence(call, "returned no uuid: the SDK dropped it"))
         elif call.uuid is not None and call.uuid not in arrived:
             items.append(_call_evidence(call, "its uuid never reached the mock"))

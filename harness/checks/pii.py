@@ -63,7 +63,8 @@ _SDK_KEYS = frozenset(
 )
 _SDK_PREFIXES = ("$os", "$geoip", "$python", "$exception", "$feature", "$active_feature")
 IP_NOTE = (
-    "$ip is added by the SDK's Flask integration (the request's remote address); PostHog "
+    "$ip is added by the SDK's Flask integration (the request's remote address: loopback "
+    "under the harness, the user's address in production); PostHog "
     "uses it for GeoIP. If you do not want IPs stored, drop it in a before_send hook "
     "(event['properties'].pop('$ip', None)) and keep disable_geoip=True"
 )
@@ -201,6 +202,21 @@ def _summary(found: list[Finding], total: int, status: Status) -> str:
     return f"{len(events)} of {plural(total, 'event')} {verb}: {'; '.join(parts)}"
 
 
+def _one_per_warning(found: list[Finding]) -> tuple[list[Finding], dict[str, int]]:
+    """Every failure, but each warning's path quoted once (the Flask
+    integration's ``$ip`` is on every event: fourteen identical items help no one)."""
+    shown: list[Finding] = []
+    repeats: dict[str, int] = {}
+    for finding in found:
+        if finding.status is Status.WARN and finding.path in repeats:
+            repeats[finding.path] += 1
+            continue
+        if finding.status is Status.WARN:
+            repeats[finding.path] = 0
+        shown.append(finding)
+    return shown, repeats
+
+
 def no_pii_in_events(run: Run) -> Result:
     """No canary, other email, public IP or phone number in event properties."""
     events = unique_events(run)
@@ -208,6 +224,7 @@ def no_pii_in_events(run: Run) -> Result:
         return result(CHECK, Status.SKIP, "no event was captured")
     found = findings(run)
     by_uuid = exchange_map(run)
+    shown, repeats = _one_per_warning(sorted(found, key=lambda f: f.status is not Status.FAIL))
     items = [
         evidence(
             event=f.event,
@@ -216,8 +233,9 @@ def no_pii_in_events(run: Run) -> Result:
             value=f.value,
             note=f"{f.what}" + (f": {f.note}" if f.note else ""),
         )
-        for f in sorted(found, key=lambda f: f.status is not Status.FAIL)
+        for f in shown
     ]
+    items += [{"note": f"and {n} more events with {path}"} for path, n in repeats.items() if n]
     if any(f.status is Status.FAIL for f in found):
         return result(CHECK, Status.FAIL, _summary(found, len(events), Status.FAIL), items)
     if found:

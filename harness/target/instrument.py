@@ -362,10 +362,13 @@ class Instrumentation:
             return original(*args, **kwargs)
         context = self._context()
         self._local.depth = 1
-        result = None
+        result, raised = None, None
         try:
             result = original(*args, **kwargs)
             return result
+        except BaseException as exc:
+            raised = f"{type(exc).__name__}: {exc}"  # the app's call was wrong, not dropped
+            raise
         finally:
             self._local.depth = 0
             shown = args[1:] if via == "instance" else args
@@ -379,6 +382,7 @@ class Instrumentation:
                 distinct_id=jsonable(kwargs.get("distinct_id")),
                 uuid=result if isinstance(result, str) else None,
                 args=jsonable({"args": list(shown), **kwargs}),
+                raised=raised,
                 **context,
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from checks_runs import ANON
@@ -248,3 +249,16 @@ def test_redirects_followed_after_a_probe_are_not_judged_as_raising_requests() -
     hop = dataclasses.replace(probe, index=99, path="/login", status=200, redirect_of=probe.index)
     verdict = exception_captured(dataclasses.replace(run, exchanges=(*run.exchanges, hop)))
     assert verdict.status is Status.PASS
+
+
+def test_a_call_that_raised_is_quoted_as_raising_not_as_dropped() -> None:
+    run = good_run()
+    calls = tuple(
+        dataclasses.replace(c, uuid=None, raised="TypeError: missing 1 required argument")
+        if c.event == "note_created"
+        else c
+        for c in run.capture_calls
+    )
+    verdict = no_silent_drops(dataclasses.replace(run, capture_calls=calls))
+    assert verdict.status is Status.FAIL
+    assert "the call raised TypeError: missing 1 required argument" in json.dumps(verdict.evidence)
