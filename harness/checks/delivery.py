@@ -27,6 +27,7 @@ from harness.verdict import Status
 if t.TYPE_CHECKING:
     from harness.run import CaptureCall
     from harness.run import Run
+    from harness.run import SourceLocation
 
 EVENT_METHODS = frozenset(
     {"capture", "capture_exception", "set", "set_once", "alias", "group_identify"}
@@ -97,10 +98,11 @@ def flush_on_shutdown(run: Run) -> Result:
         for message in missing
     ]
     items.append({"note": stopped})
+    why = "" if _exit_delivery_registered(run) else "; nothing flushes the client at exit"
     return result(
         check,
         Status.FAIL,
-        f"{len(missing)} of {plural(len(queued), 'queued event')} never arrived ({stopped})",
+        f"{len(missing)} of {plural(len(queued), 'queued event')} never arrived ({stopped}){why}",
         items,
     )
 
@@ -113,13 +115,35 @@ def _exit_exercised(run: Run) -> bool:
 
 
 def _exit_delivery_registered(run: Run) -> bool:
-    """A PostHog shutdown/flush registered with atexit (seen live, or in the
-    source: a function registered with atexit that calls it), or clients that
-    send synchronously (nothing is ever queued)."""
-    if any(registration.is_posthog for registration in run.atexit) or run.static.atexit_sites:
-        return True
-    keyed = [c for c in run.clients if c.api_key]
-    return bool(keyed) and all(c.kwargs.get("sync_mode") in (True, "True") for c in keyed)
+    """Something that flushes the app's keyed client runs at exit, or its
+    clients send synchronously (nothing is ever queued).
+
+    Judged on what was registered while the app ran: a PostHog shutdown/flush
+    bound to a keyed client (``posthog.shutdown`` counts for the module's
+    default client only), or a function of the app's own registered at a
+    place the source shows calling one. A registration under
+    ``if __name__ == "__main__":`` never runs under a server, so never counts.
+    """
+    keyed = {c.client_id for c in run.clients if c.api_key}
+    default_keyed = any(c.api_key and c.via == "module_default" for c in run.clients)
+    for registration in run.atexit:
+        if registration.is_posthog:
+            if registration.client_id in keyed or (
+                registration.client_id is None and default_keyed
+            ):
+                return True
+        elif registration.location is not None and _at_a_flush_site(
+            registration.location, run.static.atexit_sites
+        ):
+            return True
+    clients = [c for c in run.clients if c.api_key]
+    return bool(clients) and all(c.kwargs.get("sync_mode") in (True, "True") for c in clients)
+
+
+def _at_a_flush_site(location: SourceLocation, sites: tuple[SourceLocation, ...]) -> bool:
+    """The registration was made where the source registers a function that
+    calls shutdown/flush (a decorator's line may be reported one line off)."""
+    return any(s.file == location.file and abs(s.line - location.line) <= 1 for s in sites)
 
 
 def _deduplicated(call: CaptureCall, exception_steps: set[int | None]) -> bool:

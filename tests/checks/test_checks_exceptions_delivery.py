@@ -7,6 +7,7 @@ import json
 
 import pytest
 from checks_runs import ANON
+from checks_runs import APP_PY
 from checks_runs import SPECS
 from checks_runs import Spec
 from checks_runs import build
@@ -17,8 +18,10 @@ from checks_runs import good_run
 from harness.checks import exception_captured
 from harness.checks import flush_on_shutdown
 from harness.checks import no_silent_drops
+from harness.run import AtexitRegistration
 from harness.run import ProcessOutcome
 from harness.run import Run
+from harness.run import SourceLocation
 from harness.run import StaticFacts
 from harness.verdict import Status
 
@@ -215,8 +218,25 @@ def test_flush_warns_when_delivered_in_the_sdks_own_budget_without_a_shutdown() 
     assert "within the SDK's own 1 s exit budget this time" in verdict.summary
 
 
-def test_flush_counts_a_shutdown_registered_through_a_function_seen_in_the_source() -> None:
-    assert flush_on_shutdown(good_run(atexit=())).status is Status.PASS
+def _wrapper_registered(line: int) -> tuple[AtexitRegistration, ...]:
+    """The app registered a function of its own (not a client method) at ``line``."""
+    return (AtexitRegistration("_flush", False, None, "boot", SourceLocation(APP_PY, line)),)
+
+
+def test_flush_counts_a_function_of_the_apps_that_the_source_shows_calling_shutdown() -> None:
+    assert flush_on_shutdown(good_run(atexit=_wrapper_registered(14))).status is Status.PASS
+
+
+def test_flush_ignores_a_flush_site_that_was_never_registered_while_serving() -> None:
+    """E.g. atexit.register(client.shutdown) under if __name__ == "__main__"."""
+    verdict = flush_on_shutdown(good_run(atexit=_wrapper_registered(40)))
+    assert verdict.status is Status.WARN
+
+
+def test_flush_ignores_the_modules_shutdown_when_the_app_uses_its_own_instance() -> None:
+    module_shutdown = (AtexitRegistration("shutdown", True, None, "boot", None),)
+    verdict = flush_on_shutdown(good_run(atexit=module_shutdown))
+    assert verdict.status is Status.WARN
 
 
 def test_flush_passes_when_exit_was_not_exercised_but_shutdown_is_registered() -> None:
