@@ -24,7 +24,9 @@ event's name, for the canaries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import http.cookies
 import ipaddress
 import typing as t
 
@@ -116,17 +118,13 @@ def _leaf_finding(
     hit = find_canary(text, needles)
     if path.endswith("{key}"):
         # A key is a name the app chose: only a canary there is data.
-        return (
-            None
-            if hit is None
-            else Finding(event, path, f"the {hit[0]} canary", hit[1], Status.FAIL)
-        )
+        return None if hit is None else Finding(event, path, _name(hit), _shown(hit), Status.FAIL)
     if key == "$ip":
         return _ip_finding(event, path, text, hit, app_set_ip)
     if hit is not None:
         if key.startswith("$exception"):
-            return Finding(event, path, f"the {hit[0]} canary", hit[1], Status.WARN, EXCEPTION_NOTE)
-        return Finding(event, path, f"the {hit[0]} canary", hit[1], Status.FAIL)
+            return Finding(event, path, _name(hit), _shown(hit), Status.WARN, EXCEPTION_NOTE)
+        return Finding(event, path, _name(hit), _shown(hit), Status.FAIL)
     if _sdk_owned(key) or not isinstance(leaf, str):
         return None
     other = find_other(text, key=path)
@@ -171,17 +169,47 @@ def _uuids_with_app_set_ip(run: Run) -> set[str]:
     return uuids
 
 
+def _name(hit: tuple[str, str]) -> str:
+    kind = hit[0]
+    return f"the app's {kind}" if kind.endswith(" cookie") else f"the {kind} canary"
+
+
+def _shown(hit: tuple[str, str]) -> str:
+    """The match as evidence; a cookie is a credential, so only its start."""
+    kind, shown = hit
+    if not kind.endswith(" cookie"):
+        return shown
+    start = shown.find("\u00ab") + 1
+    return shown[: start + 8] + "…(redacted)\u00bb" if start else "(redacted)"
+
+
+def issued_cookies(run: Run) -> dict[str, str]:
+    """Cookies the app set during the run (its session cookie above all):
+    credentials, which no event property may carry. Short values (a flag, a
+    theme) are left out: they would match by chance."""
+    jar: dict[str, str] = {}
+    for exchange in run.exchanges:
+        for name, header in exchange.response_headers.items():
+            if name.lower() != "set-cookie":
+                continue
+            cookie = http.cookies.SimpleCookie()
+            with contextlib.suppress(http.cookies.CookieError):
+                cookie.load(header)
+            jar |= {f"{key} cookie": m.value for key, m in cookie.items() if len(m.value) >= 16}
+    return jar
+
+
 def findings(run: Run) -> list[Finding]:
     """Every personal-data finding, once per (event, path)."""
     pii = run.canaries.pii() if run.canaries is not None else {}
-    needles = canary_needles(pii)
+    needles = canary_needles(pii | issued_cookies(run))
     app_ip = _uuids_with_app_set_ip(run)
     found: list[Finding] = []
     for event in unique_events(run):
         # An event's name is copied everywhere its properties are.
         hit = find_canary(event.event, needles)
         if hit is not None:
-            found.append(Finding(event, "event", f"the {hit[0]} canary", hit[1], Status.FAIL))
+            found.append(Finding(event, "event", _name(hit), _shown(hit), Status.FAIL))
         for path, leaf in walk(event.properties, "properties"):
             finding = _leaf_finding(event, path, leaf, needles, event.uuid in app_ip)
             if finding is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing as t
 import urllib.parse
 
@@ -255,3 +256,19 @@ def test_ip_property(value: str, by_app: bool, status: Status) -> None:
 def test_group_properties_are_exempt_like_person_properties() -> None:
     verdict = no_pii_in_events(_with(**{"$group_set": {"name": CANARIES.text}}))
     assert verdict.status is Status.PASS
+
+
+def test_a_cookie_the_app_set_is_a_credential_in_event_properties() -> None:
+    token = "eyJ1c2VyX2lkIjoxfQ.awmL5w.e_KjWFcXg39rfsPppsUNrl_jRO"
+    run = _with(**{"$session_id": token})
+    signup = next(x for x in run.exchanges if x.kind == "signup" and x.method == "POST")
+    issued = dataclasses.replace(
+        signup, response_headers={"Set-Cookie": f"session={token}; HttpOnly; Path=/"}
+    )
+    run = dataclasses.replace(
+        run, exchanges=tuple(issued if x is signup else x for x in run.exchanges)
+    )
+    verdict = no_pii_in_events(run)
+    assert verdict.status is Status.FAIL
+    assert "the app's session cookie in properties.$session_id" in verdict.summary
+    assert token not in json.dumps(verdict.evidence)  # a credential is never quoted whole
