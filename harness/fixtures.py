@@ -1,23 +1,31 @@
 """Pytest fixtures for a user's own in-process tests of their PostHog integration.
 
-Every ``requests`` call in the test is intercepted (see
+While a test uses them, every ``requests`` call is intercepted (see
 :mod:`harness.capture.intercept`): PostHog's go to the mock, anything else is
-refused. With this module loaded as a plugin::
+refused. ``urllib`` and ``httpx`` (``AsyncPosthog``) are not seen. The plugin
+serves them to every test suite once the package is installed::
 
-    def test_signup_identifies(client, posthog_events):
-        client.post("/signup", data={"email": "a@example.com"})
-        app.posthog.flush()  # the app's own PostHog client: no 5 s wait
-        posthog_events.wait(1)
-        assert posthog_events.persons()[0].set == {"email": "a@example.com"}
+    def test_signup_identifies(app, client, posthog_events):
+        client.post("/signup", data={"email": "a@example.com", "name": "Ada", "password": "pw"})
+        app.extensions["posthog"].flush()  # the app's own client: no 5 s wait
+        person = posthog_events.wait(2) and posthog_events.persons()[0]
+        assert person.set["email"] == "a@example.com"
 
     def test_survives_an_outage(client, posthog_mock):
         posthog_mock.faults.fail_next(status=503)
         ...
+
+Clients built while the mock is active are flushed when the test ends, so
+nothing they queued arrives in the next test's mock. Build the app (and its
+client) inside the test, or in a fixture that depends on ``posthog_mock``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import typing as t
+import weakref
 
 import pytest
 
@@ -53,11 +61,13 @@ class EventsView:
         """One copy per uuid, the acknowledged one when there is one."""
         return self.store.events(unique=True)
 
-    def named(self, event: str) -> list[CapturedEvent]:
-        return [e for e in self.store.events() if e.event == event]
+    def named(self, event: str, *, unique: bool = False) -> list[CapturedEvent]:
+        """Events with that name; every copy (a retried batch arrives twice)
+        unless ``unique``."""
+        return [e for e in self.store.events(unique=unique) if e.event == event]
 
-    def for_distinct_id(self, distinct_id: str) -> list[CapturedEvent]:
-        return [e for e in self.store.events() if e.distinct_id == distinct_id]
+    def for_distinct_id(self, distinct_id: str, *, unique: bool = False) -> list[CapturedEvent]:
+        return [e for e in self.store.events(unique=unique) if e.distinct_id == distinct_id]
 
     def persons(self) -> list[CapturedEvent]:
         """Events that carry person properties (``$set`` / ``$set_once``)."""
@@ -84,10 +94,34 @@ def posthog_mock() -> t.Iterator[InProcessMock]:
     """An active in-process PostHog mock, empty at the start of each test."""
     from harness.capture.intercept import intercept
 
-    with intercept() as mock:
+    with intercept() as mock, _clients_built() as clients:
         mock.store.clear()
         yield mock
+        for client in list(clients):
+            # While the mock still answers: what the test queued lands here,
+            # not in whichever test's mock is active when the SDK next sends.
+            client.flush()
         mock.store.check()
+
+
+@contextlib.contextmanager
+def _clients_built() -> t.Iterator[weakref.WeakSet[t.Any]]:
+    """The PostHog clients constructed while the block runs."""
+    from posthog.client import Client
+
+    built: weakref.WeakSet[t.Any] = weakref.WeakSet()
+    original: t.Callable[..., None] = Client.__init__
+
+    @functools.wraps(original)
+    def init(client: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+        original(client, *args, **kwargs)
+        built.add(client)
+
+    Client.__init__ = init  # type: ignore[method-assign, assignment]
+    try:
+        yield built
+    finally:
+        Client.__init__ = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -77,3 +77,31 @@ def test_fixtures_in_a_user_suite(
     result.stdout.fnmatch_lines(
         ["*expected at least 1 PostHog event(s) within 0.05s, got 0*client.flush()*"]
     )
+
+
+LEAK_TESTS = """
+from posthog import Posthog
+
+LEFT = []
+
+
+def test_a_queues_without_flushing(posthog_events):
+    client = Posthog("phc_synthetic_fixture_test", host="https://us.i.posthog.com")
+    client.capture("from_a", distinct_id="a")
+    LEFT.append(client)  # the test forgets to flush
+
+
+def test_b_does_not_receive_what_a_left_queued(posthog_events):
+    LEFT[0].flush()  # whatever A's client still holds would land in B's mock now
+    assert [e.event for e in posthog_events] == []
+"""
+
+
+def test_a_tests_queued_events_do_not_leak_into_the_next(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(test_leak=LEAK_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
