@@ -33,6 +33,7 @@ from harness.static.envflow import EnvFlow
 from harness.static.envflow import config_key
 from harness.static.envflow import env_name
 from harness.static.walk import iter_source_files
+from harness.static.walk import iter_text_files
 
 # A project or personal key: the prefix must start a token ("graphc_x" is not one).
 KEY_RE = re.compile(r"(?<![A-Za-z0-9_])ph[cx]_[A-Za-z0-9_\-]{8,}")
@@ -202,6 +203,7 @@ def analyze(root: Path) -> StaticFacts:
         _scan(src, aliases, flow, found)
         _scan_atexit(src, aliases, client_names, shutdown_funcs, found)
     _posthog_named(flow, sources, found)
+    found.literal_keys.extend(_keys_in_text_files(root))
     return StaticFacts(
         env_names=tuple(sorted(found.env_names)),
         config_keys=tuple(sorted(found.config_keys)),
@@ -262,6 +264,29 @@ def _scan(src: _Source, aliases: _Aliases, flow: _Flow, found: _Findings) -> Non
         _sink(src, attr, value, flow, found)
     if module_settings:
         _module_site(src, aliases, module_settings, found)
+
+
+# In a committed .env or JSON file only a key of a real key's shape counts:
+# placeholders such as "phc_your_key_here" are common in example files.
+_TEXT_KEY_RE = re.compile(r"(?<![A-Za-z0-9_])ph[cx]_[A-Za-z0-9]{32,}(?![A-Za-z0-9])")
+_TEXT_FILE_LIMIT = 1 << 20
+
+
+def _keys_in_text_files(root: Path) -> list[SourceLocation]:
+    """Literal keys committed in configuration files (``.env``, JSON, YAML...)."""
+    found = []
+    for path in iter_text_files(root):
+        try:
+            if path.stat().st_size > _TEXT_FILE_LIMIT:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            for match in _TEXT_KEY_RE.finditer(line):
+                shown = line.strip().replace(match[0], redact(match[0]))
+                found.append(SourceLocation(path.relative_to(root).as_posix(), number, shown))
+    return found
 
 
 def _literal_keys(src: _Source, node: ast.Constant, found: _Findings) -> None:

@@ -65,3 +65,27 @@ def iter_source_files(root: Path) -> t.Iterator[Path]:
                 yield from iter_source_files(entry)
         elif entry.suffix == ".py" and not is_test_file(entry):
             yield entry
+
+
+# Files other than Python that apps commit configuration in.
+TEXT_SUFFIXES = frozenset(
+    {".env", ".json", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".txt", ".js", ".html", ".sh"}
+)
+TEXT_NAMES = frozenset({".env", ".flaskenv", "Procfile", "Dockerfile"})
+
+
+def iter_text_files(root: Path) -> t.Iterator[Path]:
+    """Yield the app's configuration-like files (``.env``, JSON, YAML, ...),
+    where a key can be committed as easily as in Python, in a stable order."""
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            if not is_skipped_dir(entry):
+                yield from iter_text_files(entry)
+        elif entry.suffix in TEXT_SUFFIXES or entry.name in TEXT_NAMES:
+            yield entry

@@ -345,3 +345,33 @@ def test_target_apps_findings(app: str, field: str) -> None:
 def test_env_prefixes(tmp_path: Path, call: str, prefixes: tuple[str, ...]) -> None:
     source = f"from flask import Flask\napp = Flask(__name__)\n{call}\n"
     assert _facts(tmp_path, {"app.py": source}).env_prefixes == prefixes
+
+
+# Synthetic test data shaped like a key (43 letters and digits), not a real key.
+SHAPED_KEY = "phc_" + "SYNTHETICtestKEYnotReal" + "0" * 20
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "found"),
+    [
+        pytest.param(".env", f"POSTHOG_API_KEY={SHAPED_KEY}\n", True, id="dotenv"),
+        pytest.param("settings.json", f'{{"posthog": {{"key": "{SHAPED_KEY}"}}}}', True, id="json"),
+        pytest.param("config/app.yaml", f"posthog_key: {SHAPED_KEY}\n", True, id="yaml"),
+        pytest.param(
+            ".env.example", "POSTHOG_API_KEY=phc_your_key_here\n", False, id="placeholder"
+        ),
+        pytest.param("notes.md", f"key: {SHAPED_KEY}\n", False, id="docs-not-scanned"),
+    ],
+)
+def test_keys_committed_in_configuration_files(
+    tmp_path: Path, name: str, text: str, found: bool
+) -> None:
+    target = tmp_path / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    keys = analyze(tmp_path).literal_keys
+    assert bool(keys) is found
+    if found:
+        assert keys[0].file == name
+        assert SHAPED_KEY not in keys[0].text  # redacted
+        assert "phc_SY…" in keys[0].text
