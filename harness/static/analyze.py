@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+import subprocess
 from pathlib import Path
 
 from harness.run import PosthogConstructionSite
@@ -282,11 +283,33 @@ def _keys_in_text_files(root: Path) -> list[SourceLocation]:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            for match in _TEXT_KEY_RE.finditer(line):
-                shown = line.strip().replace(match[0], redact(match[0]))
-                found.append(SourceLocation(path.relative_to(root).as_posix(), number, shown))
+        hits = [
+            SourceLocation(path.relative_to(root).as_posix(), number, _redacted(line, match[0]))
+            for number, line in enumerate(text.splitlines(), start=1)
+            for match in _TEXT_KEY_RE.finditer(line)
+        ]
+        if hits and not _git_ignored(path):
+            found.extend(hits)
     return found
+
+
+def _redacted(line: str, key: str) -> str:
+    return line.strip().replace(key, redact(key))
+
+
+def _git_ignored(path: Path) -> bool:
+    """A developer's local ``.env`` that git ignores is not committed: only a
+    file the repository would carry counts (outside a repository, every file)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(path.parent), "check-ignore", "-q", path.name],
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 def _literal_keys(src: _Source, node: ast.Constant, found: _Findings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -375,3 +376,11 @@ def test_keys_committed_in_configuration_files(
         assert keys[0].file == name
         assert SHAPED_KEY not in keys[0].text  # redacted
         assert "phc_SY…" in keys[0].text
+
+
+def test_a_key_in_a_git_ignored_file_is_not_committed(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(".env\n")
+    (tmp_path / ".env").write_text(f"POSTHOG_API_KEY={SHAPED_KEY}\n")
+    (tmp_path / "deploy.yaml").write_text(f"key: {SHAPED_KEY}\n")
+    assert [k.file for k in analyze(tmp_path).literal_keys] == ["deploy.yaml"]
