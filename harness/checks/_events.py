@@ -4,8 +4,9 @@ Every check reads the same few derived views of a :class:`~harness.run.Run`
 (the delivered events once each, which exchange produced an event, every leaf
 of a property tree with its path), so they are computed here, once, purely::
 
+    by_uuid = exchange_map(run)
     for event in unique_events(run):
-        exchange = exchange_of(run, event)
+        exchange = by_uuid.get(event.uuid)
         for path, value in walk(event.properties, "properties"):
             ...
 
@@ -89,14 +90,6 @@ def exchange_map(run: Run) -> dict[str, Exchange]:
         for uuid, step in steps_by_uuid(run).items()
         if step is not None and step in known
     }
-
-
-def exchange_of(run: Run, event: CapturedEvent) -> Exchange | None:
-    """The exchange that produced ``event``, None for boot/background events.
-
-    For many events build :func:`exchange_map` once instead.
-    """
-    return None if event.uuid is None else exchange_map(run).get(event.uuid)
 
 
 def events_by_exchange(run: Run) -> dict[int, list[CapturedEvent]]:
