@@ -109,6 +109,11 @@ class Exchange:
     :param error: set when no answer came (timeout, connection reset).
     :param redirect_of: the exchange whose redirect the driver followed to
         make this one (None for a request the scenario made itself).
+    :param expected: what the step expected of the answer (``"2xx|3xx"``).
+    :param decisions: what the driver decided, in order (the form it found and
+        where, the redirect it followed, a retry as the user, a login after
+        signup), each one short sentence.
+    :param failure: why the app could not serve this request, when it could not.
     """
 
     index: int
@@ -128,6 +133,30 @@ class Exchange:
     user: str = "anonymous"
     error: str | None = None
     redirect_of: int | None = None
+    expected: str = ""
+    decisions: tuple[str, ...] = ()
+    failure: StepFailure | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StepFailure:
+    """Why the app could not serve one exchange: an exception its code raised
+    (a 5xx with a traceback from the child), a hang past the request deadline,
+    or the process dying while it served the request.
+
+    :param cause: one line, e.g. ``"sqlite3.OperationalError: no such table: user"``
+        or ``"no answer within 5.0 s"`` or ``"the process died (signal SIGSEGV)"``.
+    :param location: the innermost frame of the app's own code, relative to the
+        app root, when a traceback was seen.
+    :param traceback_tail: the last lines of the traceback, for evidence.
+    :param in_integration: the traceback runs through the posthog package or
+        through app code that calls it: the integration's own failure.
+    """
+
+    cause: str
+    location: SourceLocation | None = None
+    traceback_tail: str = ""
+    in_integration: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,6 +328,40 @@ class StaticFacts:
 
 
 @dataclasses.dataclass(frozen=True)
+class SetupCommand:
+    """A set-up command run in the workspace before the app booted.
+
+    :param reason: why it ran (``"manifest [setup]"``, ``"migrations/ found:
+        Flask-Migrate"``, ``"the app registers the CLI command init-db"``).
+    :param exit_code: None when it was killed at its deadline.
+    """
+
+    command: tuple[str, ...]
+    reason: str
+    exit_code: int | None
+    duration_s: float
+    output_tail: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionAttempt:
+    """A connection the app (or anything it started) tried to open.
+
+    :param outcome: ``"mock"`` (answered by the harness's mock), ``"refused"``
+        (refused by the in-process guard) or ``"unreachable"`` (no route: the
+        kernel's isolation).
+    :param via: what saw it, e.g. ``"guard"`` (the in-process recorder).
+    """
+
+    host: str
+    port: int | None
+    protocol: str
+    outcome: str
+    step: int | None = None
+    via: str = "guard"
+
+
+@dataclasses.dataclass(frozen=True)
 class Run:
     """Everything one boot-and-drive of one app observed.
 
@@ -327,6 +390,11 @@ class Run:
     :param harness_errors: faults of the harness itself during this run (the
         mock's thread raised, a deadline of the harness's own): checks report
         ``error`` when these touch what they read.
+    :param isolation: the isolation in force for the app's processes, e.g.
+        ``"network+pid namespaces"`` or ``"in-process guard only"``.
+    :param connections: every connection the app tried, and what answered.
+    :param setup: the set-up commands run before the boot, in order.
+    :param versions: package versions the app ran with (python, flask, posthog...).
     """
 
     app: AppRef
@@ -356,3 +424,7 @@ class Run:
     workspace: str = ""
     harness_errors: tuple[str, ...] = ()
     duration_s: float = 0.0
+    isolation: str = ""
+    connections: tuple[ConnectionAttempt, ...] = ()
+    setup: tuple[SetupCommand, ...] = ()
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
