@@ -19,9 +19,29 @@ INTRO = """\
 Small Flask 3 apps of one shape (an `app/` package with a `create_app` factory,
 `pages` and `api` blueprints, session login over sqlite3). `baseline` has no
 PostHog; `reference` integrates it as the Flask guidance asks; the `correct_*`
-apps are other valid styles; each `broken_*` app is a copy of `derived_from`
-changed in one place, marked `# BROKEN:` in its source. Every app boots with
-nothing but environment variables (`POSTHOG_PROJECT_TOKEN`, `POSTHOG_HOST`).
+apps are other valid styles; each `broken_*` app is `derived_from` changed in
+one place, marked `# BROKEN:` in its source. Every app boots with nothing but
+environment variables (`POSTHOG_PROJECT_TOKEN`, `POSTHOG_HOST`).
+
+## Whole apps and variants
+
+`baseline`, `reference` and any standalone app are whole folders. Every other
+app is a *variant*: `<name>.patch`, a unified diff against the app it is
+derived from (its `base:` line), so the patch is the defect and nothing else
+(`cat broken_pii_tag.patch` shows it). Patches rather than overlays of whole
+files: an overlay repeats the file it changes, so the reader still needs a
+diff to find the defect; a patch shows only the changed lines, and applying it
+strictly (every context line must match) fails loudly when the base changes
+under it. To run one variant, build it into a folder of your own:
+
+    python -m target_apps.materialize broken_pii_tag /tmp/out
+    python -m pytest --posthog-verify --posthog-app /tmp/out/broken_pii_tag
+
+`python -m target_apps.materialize --list` names every app. After editing a
+built variant, `python -m target_apps.materialize --diff NAME DIR` writes its
+patch back. A variant does not inherit its base's own test suite (`tests/`,
+`pytest.ini`). The tests build variants into temporary folders
+(`target_apps.materialize.app_dir(name)`).
 
 The verdicts below are the contract, kept in `expectations.toml` (this file is
 generated from it: `python target_apps/render_readme.py`). Ground truth, proven
@@ -46,6 +66,8 @@ def render(apps: dict[str, dict[str, object]]) -> str:
     lines += ["", "## The apps", ""]
     for name, app in apps.items():
         origin = f" (from `{app['derived_from']}`)" if "derived_from" in app else ""
+        if (HERE / f"{name}.patch").is_file():
+            origin = f" (`{name}.patch` against `{app['derived_from']}`)"
         lines.append(f"- `{name}` [{app['style']}]{origin}: {app['description']}")
     return "\n".join(lines) + "\n"
 

@@ -1,7 +1,8 @@
 """The matrix: every app in target_apps/ x every check gets the expected verdict.
 
 The whole corpus is verified once, through the plugin exactly as a user runs it
-(``pytest --posthog-verify --posthog-app 'target_apps/*' -n 2``), and each
+(``pytest --posthog-verify --posthog-app 'corpus/*' -n 2``, every variant
+materialised from its patch into a temporary ``corpus/``), and each
 (app, check) is then one test against ``target_apps/expectations.toml``. A
 failing verdict must also name its real cause: the expectations give a
 substring its summary or evidence has to contain.
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from harness.checks import CHECK_IDS
+from target_apps.materialize import materialize
+from target_apps.materialize import names
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTATIONS = tomllib.loads((ROOT / "target_apps" / "expectations.toml").read_text())["apps"]
@@ -26,7 +29,16 @@ EXPECTATIONS = tomllib.loads((ROOT / "target_apps" / "expectations.toml").read_t
 pytestmark = pytest.mark.slow
 
 
-def verify_corpus(out: Path, *extra: str) -> dict[str, t.Any]:
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every corpus app, whole ones copied and variants built from their patches."""
+    parent = tmp_path_factory.mktemp("corpus")
+    for name in names():
+        materialize(name, parent)
+    return parent
+
+
+def verify_corpus(corpus: Path, out: Path, *extra: str) -> dict[str, t.Any]:
     """Run the plugin over every target app in a subprocess; return its JSON report."""
     command = [
         sys.executable,
@@ -34,7 +46,7 @@ def verify_corpus(out: Path, *extra: str) -> dict[str, t.Any]:
         "pytest",
         "--posthog-verify",
         "--posthog-app",
-        "target_apps/*",
+        f"{corpus}/*",
         "--posthog-report",
         str(out),
         "-p",
@@ -48,8 +60,8 @@ def verify_corpus(out: Path, *extra: str) -> dict[str, t.Any]:
 
 
 @pytest.fixture(scope="session")
-def corpus_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
-    return verify_corpus(tmp_path_factory.mktemp("matrix") / "report.json", "-n", "2")
+def corpus_report(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
+    return verify_corpus(corpus_dir, tmp_path_factory.mktemp("matrix") / "report.json", "-n", "2")
 
 
 def verdict(report: dict[str, t.Any], app: str, check: str) -> dict[str, t.Any]:
@@ -81,10 +93,7 @@ def test_verdict_matches_expectation(corpus_report: dict[str, t.Any], app: str, 
 
 
 def test_every_app_in_the_corpus_has_expectations() -> None:
-    folders = {
-        p.name for p in (ROOT / "target_apps").iterdir() if (p / "requirements.txt").exists()
-    }
-    assert folders == set(EXPECTATIONS)
+    assert set(names()) == set(EXPECTATIONS)
 
 
 def test_every_failing_expectation_names_its_cause() -> None:
@@ -108,10 +117,10 @@ def test_every_check_is_proven_both_ways() -> None:
 
 @pytest.mark.parametrize("workers", ["0", "4"])
 def test_verdicts_do_not_depend_on_the_number_of_workers(
-    corpus_report: dict[str, t.Any], tmp_path: Path, workers: str
+    corpus_report: dict[str, t.Any], corpus_dir: Path, tmp_path: Path, workers: str
 ) -> None:
     """-n 0 and -n 4 give the verdicts -n 2 gave (durations aside)."""
-    other = verify_corpus(tmp_path / "report.json", "-n", workers)
+    other = verify_corpus(corpus_dir, tmp_path / "report.json", "-n", workers)
 
     def verdicts(report: dict[str, t.Any]) -> dict[str, str]:
         return {f"{a['app']}::{c['id']}": c["status"] for a in report["apps"] for c in a["checks"]}

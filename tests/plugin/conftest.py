@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-TARGET_APPS = Path(__file__).resolve().parents[2] / "target_apps"
+from target_apps.materialize import app_dir
 
 
 @pytest.fixture
 def reference_app() -> Path:
-    return TARGET_APPS / "reference"
+    return app_dir("reference")
 
 
 @pytest.fixture
 def broken_app() -> Path:
     """An app whose one defect is an email in every event's properties."""
-    return TARGET_APPS / "broken_pii_tag"
+    return app_dir("broken_pii_tag")

@@ -9,6 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from target_apps.materialize import app_dir
+
 pytestmark = pytest.mark.slow
 
 
@@ -51,7 +53,7 @@ def test_broken_app_fails_naming_the_check_and_evidence(
 
 
 def test_a_warning_is_reported_but_never_fails_the_run(pytester: pytest.Pytester) -> None:
-    app = Path(__file__).resolve().parents[2] / "target_apps" / "correct_flask_integration"
+    app = app_dir("correct_flask_integration")
     result = pytester.runpytest_subprocess(
         "--posthog-verify", f"--posthog-app={app}", "-k", "no_pii_in_events"
     )

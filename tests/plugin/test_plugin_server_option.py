@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from target_apps.materialize import app_dir
+
 pytestmark = pytest.mark.slow
 
 TARGET_APPS = Path(__file__).resolve().parents[2] / "target_apps"
@@ -19,7 +21,7 @@ def test_gunicorn_runs_the_apps_and_its_sigterm_exercises_the_flush(
     result = pytester.runpytest_subprocess(
         "--posthog-verify",
         f"--posthog-app={TARGET_APPS / 'reference'}",
-        f"--posthog-app={TARGET_APPS / 'broken_no_shutdown'}",
+        f"--posthog-app={app_dir('broken_no_shutdown')}",
         "--posthog-server=gunicorn",
         f"--posthog-report={report}",
     )

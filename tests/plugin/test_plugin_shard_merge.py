@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from target_apps.materialize import app_dir
+
 pytestmark = pytest.mark.slow
 
 TARGET_APPS = Path(__file__).resolve().parents[2] / "target_apps"
@@ -16,7 +18,7 @@ APPS = ("reference", "correct_contexts", "broken_pii_tag")
 
 
 def test_shards_merge_into_the_whole(pytester: pytest.Pytester) -> None:
-    apps = [f"--posthog-app={TARGET_APPS / app}" for app in APPS]
+    apps = [f"--posthog-app={app_dir(app)}" for app in APPS]
     for k in (1, 2):
         pytester.runpytest_subprocess(
             "--posthog-verify", *apps, f"--posthog-shard={k}/2", f"--posthog-report=s{k}.json"

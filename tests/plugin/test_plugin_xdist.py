@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from target_apps.materialize import app_dir
+
 pytestmark = pytest.mark.slow
 
 TARGET_APPS = Path(__file__).resolve().parents[2] / "target_apps"
@@ -16,7 +18,7 @@ APPS = ("reference", "correct_contexts", "correct_flask_integration", "correct_m
 def test_each_apps_items_run_on_a_single_worker(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
         "--posthog-verify",
-        *(f"--posthog-app={TARGET_APPS / app}" for app in APPS),
+        *(f"--posthog-app={app_dir(app)}" for app in APPS),
         "-n",
         "2",
         "-v",

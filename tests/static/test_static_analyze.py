@@ -11,6 +11,7 @@ import pytest
 from harness.run import SourceLocation
 from harness.run import StaticFacts
 from harness.static import analyze
+from target_apps.materialize import app_dir
 
 TARGET_APPS = Path(__file__).parents[2] / "target_apps"
 
@@ -328,7 +329,7 @@ def test_empty_folder(tmp_path: Path) -> None:
     ],
 )
 def test_target_apps_findings(app: str, field: str) -> None:
-    root = TARGET_APPS / app
+    root = app_dir(app)
     found = getattr(analyze(root), field)
     assert found, f"no {field} in target_apps/{app}"
     assert getattr(analyze(TARGET_APPS / "reference"), field) == ()

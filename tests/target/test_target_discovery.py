@@ -10,6 +10,8 @@ from harness.target.discovery import AppKind
 from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
 from harness.target.manifest import load_manifest
+from target_apps.materialize import app_dir
+from target_apps.materialize import names
 
 APPS = Path(__file__).parents[1] / "apps" / "discovery"
 TARGET_APPS = Path(__file__).parents[2] / "target_apps"
@@ -238,7 +240,7 @@ def test_function_local_flask_is_not_an_instance(tmp_path: Path) -> None:
 
 
 def _target_app_dirs() -> list[Path]:
-    return sorted(p for p in TARGET_APPS.iterdir() if p.is_dir() and p.name[0] not in "._")
+    return [app_dir(name) for name in names()]
 
 
 @pytest.mark.parametrize("root", _target_app_dirs(), ids=lambda p: p.name)

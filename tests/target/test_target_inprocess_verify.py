@@ -28,6 +28,7 @@ from harness.checks import run_checks
 from harness.run import Phase
 from harness.verify_inprocess import MOCK_HOST
 from harness.verify_inprocess import verify_in_process
+from target_apps.materialize import app_dir
 
 if t.TYPE_CHECKING:
     from harness.run import Run
@@ -97,7 +98,7 @@ def corpus() -> dict[str, Judged]:
     judged = {}
     for name in sorted(EXPECTATIONS):
         before = snapshot()
-        run = verify_in_process(TARGET_APPS / name, name=name)
+        run = verify_in_process(app_dir(name), name=name)
         after = snapshot()
         verdicts = {r.check_id: r.status.value for r in run_checks(run)}
         judged[name] = Judged(run, verdicts, before, after)

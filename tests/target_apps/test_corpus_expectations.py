@@ -1,14 +1,20 @@
 """The corpus is complete and honest: every app has expectations for every
-check, the README agrees with them, and every broken app is one marked change."""
+check, the README agrees with them, and every broken app is one marked change,
+stored as its patch."""
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+
+from target_apps.materialize import app_dir
+from target_apps.materialize import base_of
+from target_apps.materialize import is_variant
+from target_apps.materialize import names
+from target_apps.materialize import patch_path
 
 TARGET_APPS = Path(__file__).resolve().parents[2] / "target_apps"
 DOCS = TARGET_APPS.parent / "docs" / "checks.md"
@@ -21,23 +27,13 @@ def _check_ids() -> list[str]:
     return re.findall(r"^\| `([a-z_]+)` \|", catalogue, flags=re.M)
 
 
-def _app_dirs() -> set[str]:
-    return {p.name for p in TARGET_APPS.iterdir() if p.is_dir() and not p.name.startswith(".")}
+def test_every_app_has_expectations() -> None:
+    assert names() == sorted(EXPECTATIONS)
 
 
-def test_every_app_folder_has_expectations() -> None:
-    assert {n for n in _app_dirs() if n != "__pycache__"} == set(EXPECTATIONS)
-
-
-@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
-def test_expectations_cover_every_check(name: str) -> None:
-    app = EXPECTATIONS[name]
-    assert list(app["expect"]) == _check_ids()
-    assert set(app["expect"].values()) <= STATUSES
-    assert app["description"]
-    assert app["style"]
-    for check in app.get("evidence", {}):
-        assert app["expect"][check] in {"fail", "warn"}
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTATIONS if is_variant(n)))
+def test_variant_patch_names_the_base_expectations_name(name: str) -> None:
+    assert base_of(name) == EXPECTATIONS[name]["derived_from"]
 
 
 def test_every_check_has_an_app_that_breaks_it() -> None:
@@ -57,34 +53,32 @@ def test_readme_is_rendered_from_expectations() -> None:
     assert (TARGET_APPS / "README.md").read_text() == module.render(module.load())
 
 
-def _sources(root: Path) -> dict[str, list[str]]:
-    return {
-        str(p.relative_to(root)): p.read_text().splitlines()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.suffix in {".py", ".html", ".txt"} and "__pycache__" not in p.parts
-    }
+def _changed_lines(name: str) -> list[str]:
+    """The lines a variant's patch adds or removes (not its file headers)."""
+    text = patch_path(name).read_text().split("\n--- ", 1)[1]
+    return [
+        line
+        for line in text.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++ ", "--- "))
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(n for n in EXPECTATIONS if n.startswith("broken_")))
 def test_broken_app_is_one_marked_change(name: str) -> None:
-    mine, base = (
-        _sources(TARGET_APPS / name),
-        _sources(TARGET_APPS / EXPECTATIONS[name]["derived_from"]),
-    )
-    base = {k: v for k, v in base.items() if not k.startswith("tests/")}
-    assert set(mine) == set(base)
-    changed = [
-        line
-        for rel in mine
-        for line in difflib.unified_diff(base[rel], mine[rel], lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
+    assert is_variant(name), f"{name} must be a patch of {EXPECTATIONS[name]['derived_from']}"
+    changed = _changed_lines(name)
     assert any("# BROKEN:" in line for line in changed)
     assert len(changed) <= 16, changed
 
 
+def test_only_reference_baseline_and_standalone_apps_are_whole() -> None:
+    """Every app derived from another is its patch, so the corpus repeats nothing."""
+    whole = [n for n in names() if not is_variant(n)]
+    assert all("derived_from" not in EXPECTATIONS[n] or n == "reference" for n in whole), whole
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTATIONS))
 def test_app_declares_its_requirements(name: str) -> None:
-    requirements = (TARGET_APPS / name / "requirements.txt").read_text()
+    requirements = (app_dir(name) / "requirements.txt").read_text()
     assert "flask" in requirements
     assert ("posthog" in requirements) == (name != "baseline")

@@ -30,6 +30,8 @@ from corpus_drive import Seen
 from corpus_drive import booted
 from corpus_drive import drive_app
 
+from target_apps.materialize import app_dir
+
 EXPECTATIONS = tomllib.loads((TARGET_APPS / "expectations.toml").read_text())["apps"]
 CHECKS = list(EXPECTATIONS["baseline"]["expect"])
 LITERAL_KEY = re.compile(r"phc_[A-Za-z0-9]{20,}")
@@ -133,7 +135,7 @@ def _boots_without_env(root: Path, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("name", sorted(EXPECTATIONS))
 def test_app_really_behaves_as_expected(name: str, tmp_path: Path) -> None:
-    root = TARGET_APPS / name
+    root = app_dir(name)
     expected = EXPECTATIONS[name]["expect"]
     try:
         with drive_app(root, tmp_path) as seen:
@@ -188,21 +190,21 @@ DEFECTS: dict[str, t.Callable[[Seen], None]] = {
 
 @pytest.mark.parametrize("name", sorted(DEFECTS))
 def test_defect_is_visible_on_the_wire(name: str, tmp_path: Path) -> None:
-    with drive_app(TARGET_APPS / name, tmp_path) as seen:
+    with drive_app(app_dir(name), tmp_path) as seen:
         assert DEFECTS[name](seen)
 
 
 def test_env_at_import_really_crashes_without_env(tmp_path: Path) -> None:
     with (
         pytest.raises(KeyError, match="POSTHOG_PROJECT_TOKEN"),
-        booted(TARGET_APPS / "broken_env_at_import", tmp_path, env={}),
+        booted(app_dir("broken_env_at_import"), tmp_path, env={}),
     ):
         pass
 
 
 def test_module_level_config_builds_the_default_client(tmp_path: Path) -> None:
     """posthog 7.91: module settings made before the first call shape the default client."""
-    with drive_app(TARGET_APPS / "correct_module_level", tmp_path) as seen:
+    with drive_app(app_dir("correct_module_level"), tmp_path) as seen:
         client = seen.default_client
         assert client is not None
         assert client in seen.clients
@@ -213,7 +215,7 @@ def test_module_level_config_builds_the_default_client(tmp_path: Path) -> None:
 
 
 def test_manifest_names_the_apps_real_routes() -> None:
-    routes = Routes.for_app(TARGET_APPS / "manifest_app")
+    routes = Routes.for_app(app_dir("manifest_app"))
     assert routes.module == "portal:make_app"
     assert routes.signup_fields["email"] == "user_email"
 
@@ -223,7 +225,7 @@ def test_apps_own_suite_passes(name: str) -> None:
     env = {k: v for k, v in os.environ.items() if "POSTHOG" not in k and k != "PYTEST_ADDOPTS"}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
-        cwd=TARGET_APPS / name,
+        cwd=app_dir(name),
         env=env,
         capture_output=True,
         text=True,
