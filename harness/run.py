@@ -62,13 +62,24 @@ class AppRef:
     found_by: str = ""
 
 
+#: The client address the app sees (``REMOTE_ADDR``) under the harness's
+#: servers and test client: TEST-NET-2 (RFC 5737), never a real client, and
+#: apart from the ``X-Forwarded-For`` canary (TEST-NET-3). App code that copies
+#: ``request.remote_addr`` into an event copies this.
+CLIENT_ADDRESS = "198.51.100.47"
+
+
 @dataclasses.dataclass(frozen=True)
 class Canaries:
     """Values unique to one run, submitted as a user would; they must never
     appear in event properties (person properties are where they belong).
 
-    ``ip`` is sent as ``X-Forwarded-For``. ``probe`` tags the exception the
-    harness's probe route raises, so its ``$exception`` event can be found.
+    ``ip`` is sent as ``X-Forwarded-For``; ``client_address`` is the address the
+    app sees the request come from. ``probe`` tags the exception the harness's
+    probe route raises, so its ``$exception`` event can be found. ``first_name``,
+    ``last_name`` and ``username`` are what the scenario types into split name
+    and username fields; ``typed`` holds the manifest's own literal field values
+    distinctive enough to search for (:func:`harness.scenario.canary.typed_values`).
     """
 
     email: str
@@ -79,18 +90,34 @@ class Canaries:
     ip: str
     password: str
     probe: str
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    client_address: str = CLIENT_ADDRESS
+    typed: tuple[str, ...] = ()
 
     def pii(self) -> dict[str, str]:
-        """The canaries that are personal data, by kind (password included)."""
-        return {
+        """Every value the scenario typed or sent as the user's, by kind
+        (password included); empty ones left out."""
+        values = {
             "email": self.email,
             "name": self.name,
+            "first name": self.first_name,
+            "last name": self.last_name,
+            "username": self.username,
             "phone": self.phone,
             "address": self.address,
             "text": self.text,
             "ip": self.ip,
+            "client address": self.client_address,
             "password": self.password,
         }
+        if self.username and self.username.lower() == self.last_name.lower():
+            # The username is the last name in lower case: one canary, both names.
+            values["last name (the username)"] = values.pop("last name")
+            del values["username"]
+        values |= {f"typed value {i + 1}": value for i, value in enumerate(self.typed)}
+        return {kind: value for kind, value in values.items() if value}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,6 +31,7 @@ import types
 import typing as t
 from pathlib import Path
 
+from harness.run import CLIENT_ADDRESS
 from harness.target.instrument import MOCK_URL_ENV
 from harness.target.instrument import FileSink
 from harness.target.instrument import Instrumentation
@@ -225,6 +226,19 @@ def prepare(target: str, token: str, instrumentation: Instrumentation) -> Flask:
     # Patching a method on the instance; mypy also compares it with the unbound
     # method (``self`` included), hence ``assignment``.
     app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment]
+    app.wsgi_app = with_client_address(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def with_client_address(wsgi_app: t.Any, address: str = CLIENT_ADDRESS) -> t.Any:
+    """``wsgi_app`` seeing every request come from ``address`` (a canary), in
+    werkzeug and gunicorn alike: on loopback, an app that copies
+    ``request.remote_addr`` into events would leak nothing the checks could see."""
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+        environ["REMOTE_ADDR"] = address
+        return wsgi_app(environ, start_response)
+
     return app
 
 

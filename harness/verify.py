@@ -37,6 +37,7 @@ from harness.scenario import load_scenario
 from harness.scenario import make_canaries
 from harness.scenario import make_identity
 from harness.scenario import plan
+from harness.scenario.canary import typed_values
 from harness.scenario.transport import TransportError
 from harness.static import analyze
 from harness.target.discovery import DiscoveryError
@@ -166,7 +167,7 @@ def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identi
         token=token,
         mock_host=mock_host,
         injected_env=tuple(sorted(env)),
-        canaries=make_canaries(run_id),
+        canaries=make_canaries(run_id, typed_values(subject.manifest)),
         distinct_id_header=identity.distinct_id,
         session_id_header=identity.session_id,
         static=subject.static,

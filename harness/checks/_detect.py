@@ -52,6 +52,11 @@ _CODE_BEFORE = re.compile(r"(?=\w*[A-Za-z])(?=\w*\d)\w+[ -]$")
 _DATE = re.compile(r"^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ]\d{2,4})$")
 
 
+#: Canaries that match only standing alone: addresses, where a longer number
+#: holding the canary's digits is another address.
+STANDALONE = frozenset({"ip", "client address"})
+
+
 def canary_needles(canaries: dict[str, str]) -> list[tuple[str, str]]:
     """``(kind, lowercase needle)`` for each canary and its URL-encoded forms.
 
@@ -85,12 +90,12 @@ def _haystacks(text: str) -> list[str]:
 def find_canary(text: str, needles: list[tuple[str, str]]) -> tuple[str, str] | None:
     """The first canary in ``text`` as ``(kind, shortened value)``, or None.
 
-    The IP canary must stand alone (``203.0.113.7`` is not in ``203.0.113.71``).
+    An address canary must stand alone (``203.0.113.7`` is not in ``203.0.113.71``).
     """
     for haystack in _haystacks(text):
         lowered = haystack.lower()
         for kind, needle in needles:
-            start = _find(lowered, needle, standalone=kind == "ip")
+            start = _find(lowered, needle, standalone=kind in STANDALONE)
             if start >= 0:
                 return kind, shorten(haystack, start, start + len(needle))
     return None

@@ -65,8 +65,8 @@ _SDK_KEYS = frozenset(
 )
 _SDK_PREFIXES = ("$os", "$geoip", "$python", "$exception", "$feature", "$active_feature")
 IP_NOTE = (
-    "$ip is added by the SDK's Flask integration (the request's remote address: loopback "
-    "under the harness, the user's address in production); PostHog "
+    "$ip is added by the SDK's Flask integration (the request's remote address: the "
+    "client address canary under the harness, the user's address in production); PostHog "
     "uses it for GeoIP. If you do not want IPs stored, drop it in a before_send hook "
     "(event['properties'].pop('$ip', None)) and keep disable_geoip=True"
 )

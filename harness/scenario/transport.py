@@ -22,6 +22,8 @@ import typing as t
 
 import requests
 
+from harness.run import CLIENT_ADDRESS
+
 if t.TYPE_CHECKING:
     from flask import Flask
     from werkzeug.test import TestResponse
@@ -181,6 +183,8 @@ class FlaskClientTransport:
     ) -> TransportResponse:
         client = self._client if cookies else self.app.test_client(use_cookies=False)
         kwargs: dict[str, t.Any] = {"method": method, "headers": dict(headers)}
+        # The address the app sees is a canary, as under the harness's server.
+        kwargs["environ_base"] = {"REMOTE_ADDR": CLIENT_ADDRESS}
         if json is not None:
             kwargs["json"] = json
         elif data is not None:

@@ -6,15 +6,19 @@ import ipaddress
 import json
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
 from harness.scenario.canary import Identity
+from harness.scenario.canary import is_distinctive
 from harness.scenario.canary import make_canaries
 from harness.scenario.canary import make_identity
 from harness.scenario.canary import name_parts
 from harness.scenario.canary import new_run_id
+from harness.scenario.canary import typed_values
 from harness.scenario.canary import username
+from harness.target.manifest import load_manifest
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # E.164 NANP: +1, area code NXX, exchange 555, line 0100-0199 (reserved for fiction)
@@ -24,7 +28,8 @@ PHONE_RE = re.compile(r"\+1[2-9]\d\d55501\d\d")
 def test_canaries_differ_between_runs() -> None:
     first, second = make_canaries(), make_canaries()
     for kind, value in first.pii().items():
-        assert value != second.pii()[kind], kind
+        if kind != "client address":  # the address the app sees is one for every run
+            assert value != second.pii()[kind], kind
     assert first.probe != second.probe
 
 
@@ -37,7 +42,9 @@ def test_same_run_id_gives_the_same_values_except_the_password() -> None:
 def test_shapes() -> None:
     canaries = make_canaries("kqzmxwtbre")
     assert canaries.email == "pv.kqzmxwtbre@example.com"
-    assert canaries.name == "Canary Kqzmxwtbreson"
+    assert canaries.name == "Canakqzma Kqzmxwtbreson"
+    assert (canaries.first_name, canaries.last_name) == ("Canakqzma", "Kqzmxwtbreson")
+    assert canaries.username == "kqzmxwtbreson"
     assert canaries.text.startswith("posthog-verify note kqzmxwtbre")
     assert re.fullmatch(r"\d{3} Canary Street kqzmxwtbre, Springfield", canaries.address)
     assert canaries.probe == "probe-kqzmxwtbre"
@@ -72,9 +79,10 @@ def test_password_is_strong() -> None:
 def test_names_are_letters_even_for_a_run_id_with_digits() -> None:
     canaries = make_canaries("ab12cd34")
     first, last = name_parts(canaries)
-    assert (first, last) == ("Canary", "Abhicdjkson")
+    assert (first, last) == ("Canaabhia", "Abhicdjkson")
     assert username(canaries) == "abhicdjkson"
     assert last.isalpha()
+    assert first.isalpha()
 
 
 def test_identity() -> None:
@@ -90,3 +98,50 @@ def test_new_run_id_is_letters() -> None:
 def test_bad_run_id(bad: str) -> None:
     with pytest.raises(ValueError, match="must be 4-32 lower-case letters or digits"):
         make_canaries(bad)
+
+
+def test_every_typed_value_is_a_canary() -> None:
+    """The username and each name part are canaries of their own: the
+    username is the last name in lower case, found by one needle."""
+    canaries = make_canaries("kqzmxwtbre", typed=["Acme Widgets 42"])
+    assert canaries.pii() | {"password": ""} == {
+        "email": "pv.kqzmxwtbre@example.com",
+        "name": "Canakqzma Kqzmxwtbreson",
+        "first name": "Canakqzma",
+        "last name (the username)": "Kqzmxwtbreson",
+        "phone": canaries.phone,
+        "address": canaries.address,
+        "text": canaries.text,
+        "ip": canaries.ip,
+        "client address": "198.51.100.47",
+        "password": "",
+        "typed value 1": "Acme Widgets 42",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "distinctive"),
+    [
+        pytest.param("Acme Widgets 42", True, id="words"),
+        pytest.param("ref4471x-k", True, id="letters-and-digits"),
+        pytest.param("premium", False, id="a-choice"),
+        pytest.param("newsletter", False, id="one-word"),
+        pytest.param("on", False, id="short"),
+        pytest.param("2000-01-01", False, id="a-date"),
+        pytest.param("https://example.com/x1", False, id="a-url"),
+        pytest.param("12345678", False, id="digits-only"),
+    ],
+)
+def test_only_distinctive_literals_become_canaries(value: str, distinctive: bool) -> None:
+    assert is_distinctive(value) is distinctive
+
+
+def test_typed_values_are_the_manifests_literals_not_its_placeholders(tmp_path: Path) -> None:
+    (tmp_path / "posthog-verify.toml").write_text(
+        '[signup]\npath = "/join"\n'
+        'fields = { email = "{canary.email}", company = "Acme Widgets 42", plan = "premium" }\n'
+        '[[steps]]\nname = "ref"\npath = "/ref"\nmethod = "POST"\n'
+        'json = { code = "ref4471x-k", who = "{canary.first_name} Jr." }\n'
+    )
+    assert typed_values(load_manifest(tmp_path)) == ("Acme Widgets 42", "ref4471x-k")
+    assert typed_values(None) == ()

@@ -180,7 +180,7 @@ def test_fill_uses_canaries_and_keeps_hidden_values() -> None:
     assert fill(form, CANARIES) == {
         "csrf_token": "tok",
         "email": CANARIES.email,
-        "first_name": "Canary",
+        "first_name": "Canaforma",
         "last_name": "Formtestson",
         "username": "formtestson",
         "phone": CANARIES.phone,
