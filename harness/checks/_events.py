@@ -32,6 +32,10 @@ _CONTEXT_KEYS = frozenset({"$context_tags", "$session_id"})
 
 _KEY_LIKE = re.compile(r"phc_[A-Za-z0-9_\-]+")
 
+#: Events the SDK sends by itself, as a side effect of another call (a flag
+#: evaluation): not a call the app made, and not a product event of the user.
+SDK_EVENTS = frozenset({"$feature_flag_called", "$experiment_exposure"})
+
 # How many evidence items a result quotes before it only counts the rest.
 MAX_EVIDENCE = 20
 

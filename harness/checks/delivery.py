@@ -14,6 +14,7 @@ from __future__ import annotations
 import typing as t
 
 from harness.capture.records import RequestKind
+from harness.checks._events import SDK_EVENTS
 from harness.checks._events import acknowledged_uuids
 from harness.checks._events import evidence
 from harness.checks._events import exchange_by_index
@@ -26,6 +27,7 @@ from harness.verdict import Status
 
 if t.TYPE_CHECKING:
     from harness.run import CaptureCall
+    from harness.run import EnqueuedMessage
     from harness.run import Run
     from harness.run import SourceLocation
 
@@ -100,10 +102,29 @@ def flush_on_shutdown(run: Run) -> Result:
     items.append({"note": stopped})
     why = "" if _exit_delivery_registered(run) else "; nothing flushes the client at exit"
     return result(
-        check,
-        Status.FAIL,
-        f"{len(missing)} of {plural(len(queued), 'queued event')} never arrived ({stopped}){why}",
-        items,
+        check, Status.FAIL, _missing_summary(run, missing, len(queued), stopped) + why, items
+    )
+
+
+def _missing_summary(run: Run, missing: list[EnqueuedMessage], queued: int, stopped: str) -> str:
+    """What became of the missing events, as it was: refused at the stop (they
+    reached the mock in a batch it answered 500, and were never sent again),
+    or never sent at all. ``no_silent_drops`` counts the refused ones as having
+    reached the mock, so the two summaries must not seem to disagree."""
+    reached = {e.uuid for e in run.events if e.uuid is not None}
+    refused = sum(message.uuid in reached for message in missing)
+    lost = len(missing) - refused
+    counted = f"{len(missing)} of {plural(queued, 'queued event')}"
+    if not refused:
+        return f"{counted} never arrived ({stopped})"
+    if not lost:
+        return (
+            f"{counted} were refused at stop and never retried: they reached the mock in "
+            f"the batch it answered 500 after the stop signal ({stopped})"
+        )
+    return (
+        f"{counted} were not delivered: {refused} refused at stop and never retried, "
+        f"{lost} never reached the mock ({stopped})"
     )
 
 
@@ -165,10 +186,23 @@ def _call_evidence(call: CaptureCall, note: str) -> dict[str, t.Any]:
     )
 
 
+def _refused_at_stop(run: Run, calls: list[CaptureCall]) -> int:
+    """How many calls' events reached the mock only in refused batches."""
+    acknowledged = acknowledged_uuids(run)
+    reached = {e.uuid for e in run.events if e.uuid is not None}
+    return sum(c.uuid in reached and c.uuid not in acknowledged for c in calls if c.uuid)
+
+
 def no_silent_drops(run: Run) -> Result:
     """Every event-producing SDK call returned a uuid that reached the mock."""
     check = "no_silent_drops"
-    calls = [call for call in run.capture_calls if call.method in EVENT_METHODS]
+    # The SDK's own capture of $feature_flag_called (inside feature_enabled)
+    # passes through the same method, but it is not a call the app made.
+    calls = [
+        call
+        for call in run.capture_calls
+        if call.method in EVENT_METHODS and call.event not in SDK_EVENTS
+    ]
     if not calls:
         return result(check, Status.SKIP, "the app made no event-producing PostHog calls")
     events = unique_events(run)
@@ -186,7 +220,14 @@ def no_silent_drops(run: Run) -> Result:
         elif call.uuid is not None and call.uuid not in arrived:
             items.append(_call_evidence(call, "its uuid never reached the mock"))
     if not items:
-        return result(check, Status.PASS, f"all {plural(len(calls), 'call')} reached the mock")
+        summary = f"all {plural(len(calls), 'call')} reached the mock"
+        refused = _refused_at_stop(run, calls)
+        if refused:
+            summary += (
+                f" ({refused} only in a batch refused at stop and never retried: "
+                "see flush_on_shutdown)"
+            )
+        return result(check, Status.PASS, summary)
     first = items[0]
     where = f" at {first['location']}" if "location" in first else ""
     return result(

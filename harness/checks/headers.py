@@ -17,8 +17,10 @@ import typing as t
 
 from harness.checks._events import events_by_exchange
 from harness.checks._events import evidence
+from harness.checks._events import exchange_map
 from harness.checks._events import plural
 from harness.checks._events import result
+from harness.checks._events import unique_events
 from harness.verdict import Result
 from harness.verdict import Status
 
@@ -89,16 +91,40 @@ def _session_values(event: CapturedEvent) -> list[t.Any]:
     return [value for value in values if value is not None]
 
 
+def _nothing_to_judge(run: Run, skipped: list[str]) -> str:
+    """Why no event could be judged, as it really was: only the SDK's own
+    events, or events that arrived outside any request, or none at all."""
+    header = "X-POSTHOG-SESSION-ID"
+    if skipped:
+        names = ", ".join(sorted(set(skipped)))
+        return (
+            f"only the SDK's own events ({plural(len(skipped), 'event')}: {names}), which need "
+            f"not carry $session_id, were produced during requests carrying {header}: "
+            "no event of the app's to judge"
+        )
+    attributed = exchange_map(run)
+    outside = [e for e in unique_events(run) if e.uuid is None or e.uuid not in attributed]
+    if outside:
+        return (
+            f"no event was attributed to a request carrying {header}: "
+            f"{plural(len(outside), 'event')} arrived outside any request "
+            "(made at boot or by a background thread)"
+        )
+    return f"no event was produced during any request carrying {header}"
+
+
 def session_id_from_header(run: Run) -> Result:
     """Events of requests carrying ``X-POSTHOG-SESSION-ID`` have it as ``$session_id``."""
     check = "session_id_from_header"
     grouped = events_by_exchange(run)
     seen = 0
+    skipped: list[str] = []
     items = []
     for exchange in (x for x in run.exchanges if x.session_id_header):
         for event in grouped.get(exchange.index, []):
             values = _session_values(event)
             if not values and event.event in _SDK_EVENTS:
+                skipped.append(event.event)
                 continue
             seen += 1
             if exchange.session_id_header not in values:
@@ -113,11 +139,7 @@ def session_id_from_header(run: Run) -> Result:
                     )
                 )
     if not seen:
-        return result(
-            check,
-            Status.FAIL,
-            "no event was produced during any request carrying X-POSTHOG-SESSION-ID",
-        )
+        return result(check, Status.FAIL, _nothing_to_judge(run, skipped))
     if items:
         return result(
             check,

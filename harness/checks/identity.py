@@ -16,12 +16,18 @@ wire, not which function the app called.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gzip
+import json
 import re
 import typing as t
 
+from harness.capture.records import RequestKind
+from harness.checks._events import SDK_EVENTS
 from harness.checks._events import events_by_exchange
 from harness.checks._events import evidence
+from harness.checks._events import exchange_map
 from harness.checks._events import is_personless
 from harness.checks._events import person_properties
 from harness.checks._events import result
@@ -31,6 +37,7 @@ from harness.verdict import Status
 
 if t.TYPE_CHECKING:
     from harness.capture.records import CapturedEvent
+    from harness.capture.records import CapturedRequest
     from harness.run import Exchange
     from harness.run import Run
 
@@ -39,7 +46,7 @@ _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _WINDOW_ENDS = frozenset({"logout", "login", "signup"})
 # $create_alias is sent with the previous (anonymous) id by design.
 # Events whose distinct id is not the user's (a group update takes a random one).
-_NOT_IDENTITY = frozenset({"$create_alias", "$groupidentify"})
+_NOT_IDENTITY = frozenset({"$create_alias", "$groupidentify"}) | SDK_EVENTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,15 +93,26 @@ def anonymous_ids(run: Run) -> set[str]:
 
 
 def submitting(span: Window) -> tuple[Exchange, ...]:
-    """The kind's exchanges up to and including the one that submitted the form.
+    """The kind's exchanges that submitted the form (every one when none did).
 
     Identification has to happen while the app handles the signup or login
     itself: an app whose login event still goes to the anonymous id is not
     rescued by the dashboard request after it, which any session login would
-    attribute to the user.
+    attribute to the user. Nor does the form's GET identify anyone: an event
+    of the form being shown is a visitor's, however the app names them.
     """
-    submits = [i for i, x in enumerate(span.own) if x.method.upper() != "GET"]
-    return span.own[: submits[-1] + 1] if submits else span.own
+    submits = tuple(x for x in span.own if x.method.upper() != "GET")
+    return submits or span.own
+
+
+def form_views(span: Window) -> set[int]:
+    """The kind's GETs before its last submission (the form shown, maybe again
+    after a rejected attempt): their events are anonymous, judged by the header
+    checks, not by these."""
+    submits = [x.index for x in span.own if x.method.upper() != "GET"]
+    if not submits:
+        return set()
+    return {x.index for x in span.own if x.method.upper() == "GET" and x.index < max(submits)}
 
 
 def identification(run: Run, kind: str) -> Identification | None:
@@ -133,13 +151,76 @@ def _pii_in_id(run: Run, distinct_id: str) -> str | None:
     return "an email address" if _EMAIL_SHAPE.search(distinct_id) else None
 
 
+def flag_identity_leaks(run: Run) -> list[dict[str, t.Any]]:
+    """Feature-flag traffic the SDK made for a distinct id that carries a
+    canary (``feature_enabled(key, user.email)``): each ``$feature_flag_called``
+    event and each ``/flags`` request, with the call site the instrumentation
+    saw. The ``/flags`` request is made on every evaluation while the SDK sends
+    ``$feature_flag_called`` once per (id, flag, value) per process, so signup
+    and login are judged alike by the run's requests, not by which of them
+    happened to send the event."""
+    sites = {
+        (call.distinct_id, call.event): call.location
+        for call in run.capture_calls
+        if call.event in SDK_EVENTS and call.location is not None
+    }
+    by_uuid = exchange_map(run)
+    items: list[dict[str, t.Any]] = []
+    for event in unique_events(run):
+        what = _pii_in_id(run, event.distinct_id or "") if event.event in SDK_EVENTS else None
+        if what:
+            site = sites.get((event.distinct_id, event.event))
+            items.append(
+                evidence(
+                    event=event,
+                    exchange=by_uuid.get(event.uuid) if event.uuid else None,
+                    location=site,
+                    note=f"sent by the SDK for a flag evaluated with {what} as distinct id",
+                    what=what,
+                )
+            )
+    site = next(iter(sites.values()), None)
+    for request in run.requests:
+        distinct_id = _flags_distinct_id(request)
+        what = _pii_in_id(run, distinct_id) if distinct_id else None
+        if what:
+            items.append(
+                evidence(
+                    location=site,
+                    request_to_mock=f"{request.method} {request.path}",
+                    distinct_id=distinct_id,
+                    note=f"a feature flag evaluation (/flags) for {what}",
+                    what=what,
+                )
+            )
+    return items
+
+
+def _flags_distinct_id(request: CapturedRequest) -> str | None:
+    """The distinct id a ``/flags`` request asked about (JSON, maybe gzipped)."""
+    if request.kind is not RequestKind.FLAGS or not request.body:
+        return None
+    body = request.body
+    with contextlib.suppress(OSError, EOFError):
+        body = gzip.decompress(body)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    distinct_id = payload.get("distinct_id") if isinstance(payload, dict) else None
+    return str(distinct_id) if distinct_id is not None else None
+
+
 def _inconsistent(run: Run, ident: Identification, span: Window) -> list[dict[str, t.Any]]:
     """Events in the window that carry another id, or are personless."""
     grouped = events_by_exchange(run)
     anonymous = anonymous_ids(run)
     own = {x.index for x in span.own}
+    views = form_views(span)
     items = []
     for exchange in span.own + span.later:
+        if exchange.index in views:
+            continue
         for event in grouped.get(exchange.index, []):
             if event.event in _NOT_IDENTITY:
                 continue
@@ -217,6 +298,16 @@ def judge(run: Run, check: str, kind: str) -> tuple[Result, Identification | Non
             Status.FAIL,
             f"{kind} identified the user by {leak}: distinct id {ident.distinct_id!r}",
             [quoted],
+        ), ident
+    flagged = flag_identity_leaks(run)
+    if flagged:
+        return result(
+            check,
+            Status.FAIL,
+            f"{kind} identified the user as {ident.distinct_id!r}, but feature flags were "
+            f"evaluated for {flagged[0]['what']} ({flagged[0]['distinct_id']!r}): PostHog "
+            "sees a second person, named by personal data",
+            [quoted, *flagged],
         ), ident
     if ident.distinct_id in anonymous_ids(run):
         return result(

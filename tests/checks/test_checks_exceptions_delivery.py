@@ -109,8 +109,9 @@ def test_exception_captured_skips_without_a_probe() -> None:
 
 def test_flush_fails_listing_the_missing_uuids_exit_code_and_duration() -> None:
     run = good_run()
-    never_retried = tuple(e for e in run.events if e.request_seq != 2)
-    verdict = flush_on_shutdown(dataclasses.replace(run, events=never_retried))
+    lost = {e.uuid for e in run.events if e.request_seq == 2}
+    never_sent = tuple(e for e in run.events if e.uuid not in lost)
+    verdict = flush_on_shutdown(dataclasses.replace(run, events=never_sent))
     assert verdict.status is Status.FAIL
     assert verdict.summary == (
         "3 of 11 queued events never arrived (exit code 0, stopped by SIGTERM in 1.40 s)"
@@ -118,6 +119,38 @@ def test_flush_fails_listing_the_missing_uuids_exit_code_and_duration() -> None:
     missing = {(e["event"], e["uuid"]) for e in verdict.evidence if "uuid" in e}
     assert ("$exception", PROBE_UUID) in missing
     assert len(missing) == 3
+
+
+def test_flush_and_drops_agree_on_events_refused_at_stop_and_never_retried() -> None:
+    """Events that reached the mock only in the batch refused at stop: the
+    flush fails saying so, and no_silent_drops (which counts what reached the
+    mock) passes pointing to it, not claiming the opposite."""
+    run = good_run()
+    never_retried = tuple(e for e in run.events if e.request_seq != 2)
+    verdict = flush_on_shutdown(dataclasses.replace(run, events=never_retried))
+    assert verdict.status is Status.FAIL
+    assert verdict.summary == (
+        "3 of 11 queued events were refused at stop and never retried: they reached the "
+        "mock in the batch it answered 500 after the stop signal "
+        "(exit code 0, stopped by SIGTERM in 1.40 s)"
+    )
+    drops = no_silent_drops(dataclasses.replace(run, events=never_retried))
+    assert drops.status is Status.PASS
+    assert "(3 only in a batch refused at stop and never retried: see flush_on_shutdown)" in (
+        drops.summary
+    )
+
+
+def test_flush_counts_refused_and_never_sent_apart() -> None:
+    run = good_run()
+    retried = [e.uuid for e in run.events if e.request_seq == 2]
+    gone = {retried[0]}
+    events = tuple(e for e in run.events if e.request_seq != 2 and e.uuid not in gone)
+    verdict = flush_on_shutdown(dataclasses.replace(run, events=events))
+    assert verdict.summary.startswith(
+        "3 of 11 queued events were not delivered: 2 refused at stop and never retried, "
+        "1 never reached the mock (exit code 0"
+    )
 
 
 def test_flush_fails_when_nothing_was_produced() -> None:
