@@ -42,6 +42,8 @@ CANARIES = {
     "text": "canary note text 9c1e",
     "ip": "198.51.100.23",
     "password": "canary-pass-2b8d-long",
+    "username": "gracecanary51a9",
+    "client address": "198.51.100.61",
 }
 # Module-level SDK settings an app may change; restored after every drive.
 _MODULE_SETTINGS = ("api_key", "host", "enable_exception_autocapture", "disabled", "default_client")
@@ -57,7 +59,9 @@ class Routes:
     logout: str = "/logout"
     logout_method: str = "GET"
     signup_fields: dict[str, str] = dataclasses.field(
-        default_factory=lambda: {k: k for k in ("email", "name", "phone", "address", "password")}
+        default_factory=lambda: {
+            k: k for k in ("email", "name", "phone", "address", "password", "username")
+        }
     )
     login_fields: dict[str, str] = dataclasses.field(
         default_factory=lambda: {"email": "email", "password": "password"}
@@ -102,6 +106,7 @@ class Seen:
     delivered_before_stop: set[str] = dataclasses.field(default_factory=set)
     default_client: Client | None = None
     module_calls: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)
+    flag_ids: list[str] = dataclasses.field(default_factory=list)
     status: dict[str, int] = dataclasses.field(default_factory=dict)
     step: str | None = None
 
@@ -198,6 +203,11 @@ def _intercept(seen: Seen, rsps: responses.RequestsMock) -> None:
             for event in decode_batch(request.body, request.headers):
                 event["_url"] = request.url
                 seen.events.append(event)
+        elif "/flags" in request.url and request.body:
+            raw = request.body if isinstance(request.body, bytes) else request.body.encode()
+            if request.headers.get("Content-Encoding") == "gzip":
+                raw = gzip.decompress(raw)
+            seen.flag_ids.append(str(json.loads(raw).get("distinct_id")))
         return 200, {}, "{}"
 
     for method in (responses.GET, responses.POST):
@@ -245,7 +255,9 @@ def booted(root: Path, tmp_path: Path, env: dict[str, str] | None = None) -> t.I
 
 def _send(seen: Seen, step: str, client: t.Any, method: str, path: str, **kw: t.Any) -> t.Any:
     seen.step = step
-    response = client.open(path, method=method, **kw)
+    # The address the app sees the user come from is a canary too.
+    environ = {"REMOTE_ADDR": CANARIES["client address"]}
+    response = client.open(path, method=method, environ_base=environ, **kw)
     seen.status[step] = response.status_code
     seen.step = None
     return response
