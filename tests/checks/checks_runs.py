@@ -47,6 +47,10 @@ CANARIES = Canaries(
     ip="203.0.113.57",
     password="Pw-k7q2-secret!",
     probe="probe-canary-k7q2",
+    first_name="Zeldak7q",
+    last_name="Quuxbridgek7q",
+    username="zq_k7q2_user",
+    typed=("Acme Widgets K7q2",),
 )
 EMAIL = CANARIES.email
 APP_PY = "app.py"

@@ -16,7 +16,11 @@ from checks_runs import edit
 from checks_runs import good_run
 
 from harness.checks import no_pii_in_events
+from harness.checks._detect import canary_needles
+from harness.checks._detect import find_canary
 from harness.checks._detect import find_other
+from harness.scenario.canary import make_canaries
+from harness.scenario.canary import typed_values
 from harness.verdict import Status
 
 
@@ -272,3 +276,47 @@ def test_a_cookie_the_app_set_is_a_credential_in_event_properties() -> None:
     assert verdict.status is Status.FAIL
     assert "the app's session cookie in properties.$session_id" in verdict.summary
     assert token not in json.dumps(verdict.evidence)  # a credential is never quoted whole
+
+
+REAL = make_canaries("a3f09c1d77e2", typed=typed_values(None))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("canary", id="release-channel"),
+        pytest.param("Canary Wharf", id="place-name"),
+        pytest.param("Springfield", id="city-of-the-address"),
+        pytest.param("Canary Street", id="street-of-the-address"),
+        pytest.param("posthog-verify", id="the-tools-name"),
+        pytest.param("remember the quarterly report", id="words-of-the-text"),
+        pytest.param("example.com", id="domain-of-the-email"),
+        pytest.param("Sonja Jackson", id="a-name-ending-in-son"),
+        pytest.param("198.51.100.4", id="another-documentation-address"),
+        pytest.param("198.51.100.470", id="the-client-address-digits-in-a-longer-number"),
+        pytest.param("203.0.113.1", id="another-test-net-3-address"),
+        pytest.param("user_signed_up", id="an-event-name"),
+        pytest.param("/signup?next=/dashboard", id="a-url"),
+        pytest.param("Mozilla/5.0 (X11; Linux x86_64)", id="a-user-agent"),
+    ],
+)
+def test_real_canaries_match_no_ordinary_value(value: str) -> None:
+    """Every canary the harness really makes carries run-id letters or is an
+    address that must stand alone: none matches a value a correct app sends."""
+    assert find_canary(value, canary_needles(REAL.pii())) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        pytest.param(REAL.first_name, "first name", id="first-name"),
+        pytest.param(f"hi {REAL.last_name.upper()}", "last name (the username)", id="last-name"),
+        pytest.param(f"@{REAL.username}", "last name (the username)", id="username"),
+        pytest.param(f"from {REAL.client_address}", "client address", id="client-address"),
+        pytest.param(f"xff={REAL.ip}", "ip", id="forwarded-for"),
+    ],
+)
+def test_real_canaries_are_found_inside_larger_strings(value: str, kind: str) -> None:
+    found = find_canary(value, canary_needles(REAL.pii()))
+    assert found is not None
+    assert found[0] == kind
