@@ -8,6 +8,7 @@ else. ``reference``, ``baseline`` and any standalone app stay whole folders::
     python -m target_apps.materialize broken_pii_tag /tmp/out   # -> /tmp/out/broken_pii_tag
     python -m target_apps.materialize --list                     # every app, whole or variant
     python -m target_apps.materialize --diff broken_pii_tag DIR  # rewrite the patch from DIR
+    python -m target_apps.materialize --corpus tests/apps/styles broken_explicit_ip_xff /tmp/out
 
 Why patches and not overlays of whole files: an overlay repeats the whole file
 it changes (the reader still needs a diff to find the defect, and every copy
@@ -24,6 +25,7 @@ applies to; ``rename: old -> new`` moves a base path first), then the diff as
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import re
@@ -45,220 +47,249 @@ class PatchError(Exception):
     patch was edited by hand): the message names the file and hunk."""
 
 
-def patch_path(name: str) -> Path:
-    return CORPUS / f"{name}.patch"
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+    """A folder of whole apps and ``<name>.patch`` variants of them.
 
-
-def is_variant(name: str) -> bool:
-    return patch_path(name).is_file()
-
-
-def names() -> list[str]:
-    """Every app of the corpus: whole folders with a ``requirements.txt``, and patches."""
-    whole = {p.name for p in CORPUS.iterdir() if (p / "requirements.txt").is_file()}
-    variants = {p.stem for p in CORPUS.glob("*.patch")}
-    return sorted(whole | variants)
-
-
-def header(name: str) -> dict[str, list[str]]:
-    """The patch's ``key: value`` header lines, by key (a key may repeat)."""
-    fields: dict[str, list[str]] = {}
-    for line in patch_path(name).read_text().splitlines():
-        if line.startswith("--- "):
-            break
-        key, sep, value = line.partition(":")
-        if sep and key.strip().isidentifier():
-            fields.setdefault(key.strip(), []).append(value.strip())
-    return fields
-
-
-def base_of(name: str) -> str:
-    """The app a variant's patch applies to."""
-    bases = header(name).get("base")
-    if not bases:
-        raise PatchError(f"{patch_path(name)}: no 'base: <app>' line before the diff")
-    return bases[0]
-
-
-def _ignore(inherited: bool) -> t.Callable[[str, list[str]], set[str]]:
-    def ignore(folder: str, entries: list[str]) -> set[str]:
-        skipped = set(NEVER_COPIED)
-        if inherited and Path(folder) == CORPUS:
-            skipped |= NOT_INHERITED
-        return {e for e in entries if e in skipped}
-
-    return ignore
-
-
-def materialize(name: str, parent: Path) -> Path:
-    """Write app ``name`` to ``parent/name`` (a whole app is copied as it is).
-
-    :raises PatchError: when a variant's patch does not apply.
-    :raises FileNotFoundError: when no app of that name exists.
+    :param root: the folder (``target_apps/`` by default; ``tests/apps/styles/``
+        is one too).
+    :param cache: the name of the folder under the temporary directory where
+        :meth:`app_dir` keeps built variants.
     """
-    dest = parent / name
-    if not is_variant(name):
-        source = CORPUS / name
-        if not (source / "requirements.txt").is_file():
-            raise FileNotFoundError(
-                f"no corpus app {name!r}: expected {source}/ or {patch_path(name)} "
-                f"(python -m target_apps.materialize --list names them)"
-            )
-        shutil.copytree(source, dest, ignore=_ignore(inherited=False))
+
+    root: Path
+    cache: str = "posthog-verify-corpus"
+
+    def patch_path(self, name: str) -> Path:
+        return self.root / f"{name}.patch"
+
+    def is_variant(self, name: str) -> bool:
+        return self.patch_path(name).is_file()
+
+    def names(self) -> list[str]:
+        """Every app of the corpus: whole folders with a ``requirements.txt``, and patches."""
+        whole = {p.name for p in self.root.iterdir() if (p / "requirements.txt").is_file()}
+        variants = {p.stem for p in self.root.glob("*.patch")}
+        return sorted(whole | variants)
+
+    def header(self, name: str) -> dict[str, list[str]]:
+        """The patch's ``key: value`` header lines, by key (a key may repeat)."""
+        fields: dict[str, list[str]] = {}
+        for line in self.patch_path(name).read_text().splitlines():
+            if line.startswith("--- "):
+                break
+            key, sep, value = line.partition(":")
+            if sep and key.strip().isidentifier():
+                fields.setdefault(key.strip(), []).append(value.strip())
+        return fields
+
+    def base_of(self, name: str) -> str:
+        """The app a variant's patch applies to."""
+        bases = self.header(name).get("base")
+        if not bases:
+            raise PatchError(f"{self.patch_path(name)}: no 'base: <app>' line before the diff")
+        return bases[0]
+
+    def _ignore(self, inherited: bool) -> t.Callable[[str, list[str]], set[str]]:
+        def ignore(folder: str, entries: list[str]) -> set[str]:
+            skipped = set(NEVER_COPIED)
+            if inherited and Path(folder) == self.root:
+                skipped |= NOT_INHERITED
+            return {e for e in entries if e in skipped}
+
+        return ignore
+
+    def materialize(self, name: str, parent: Path) -> Path:
+        """Write app ``name`` to ``parent/name`` (a whole app is copied as it is).
+
+        :raises PatchError: when a variant's patch does not apply.
+        :raises FileNotFoundError: when no app of that name exists.
+        """
+        dest = parent / name
+        if not self.is_variant(name):
+            source = self.root / name
+            if not (source / "requirements.txt").is_file():
+                raise FileNotFoundError(
+                    f"no corpus app {name!r}: expected {source}/ or {self.patch_path(name)} "
+                    f"(python -m target_apps.materialize --list names them)"
+                )
+            shutil.copytree(source, dest, ignore=self._ignore(inherited=False))
+            return dest
+        with tempfile.TemporaryDirectory(prefix="pv-base-") as scratch:
+            base = self.materialize(self.base_of(name), Path(scratch))
+            for part in NOT_INHERITED:
+                target = base / part
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+            shutil.copytree(base, dest)
+        self.apply(name, dest)
         return dest
-    with tempfile.TemporaryDirectory(prefix="pv-base-") as scratch:
-        base = materialize(base_of(name), Path(scratch))
-        for part in NOT_INHERITED:
-            target = base / part
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-        shutil.copytree(base, dest)
-    apply(name, dest)
-    return dest
 
-
-def apply(name: str, root: Path) -> None:
-    """Apply variant ``name``'s renames and diff to the tree at ``root``."""
-    for rename in header(name).get("rename", []):
-        old, _, new = (part.strip() for part in rename.partition("->"))
-        if not (root / old).exists():
-            raise PatchError(f"{patch_path(name)}: rename {old!r}: no such path in the base")
-        (root / old).rename(root / new)
-    text = patch_path(name).read_text()
-    for path, hunks in _files(text, name):
-        _apply_file(root, path, hunks, name)
-
-
-def _files(text: str, name: str) -> list[tuple[tuple[str, str], list[list[str]]]]:
-    """``((old path, new path), hunks)`` per file; a hunk is its lines, header first."""
-    files: list[tuple[tuple[str, str], list[list[str]]]] = []
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        if line.startswith("--- ") and index + 1 < len(lines) and lines[index + 1][:4] == "+++ ":
-            files.append(((line[4:].strip(), lines[index + 1][4:].strip()), []))
-            index += 2
-            continue
-        if line.startswith("@@"):
-            if not files:
-                raise PatchError(f"{patch_path(name)}: a hunk before any '--- a/file' line")
-            files[-1][1].append([line])
-        elif files and files[-1][1] and line[:1] in (" ", "+", "-", "\\", ""):
-            files[-1][1][-1].append(line)
-        index += 1
-    return files
-
-
-def _apply_file(root: Path, paths: tuple[str, str], hunks: list[list[str]], name: str) -> None:
-    old, new = (p if p == "/dev/null" else p.split("/", 1)[1] for p in paths)
-    source = [] if old == "/dev/null" else (root / old).read_text().splitlines(keepends=True)
-    result: list[str] = []
-    cursor = 0
-    for hunk in hunks:
-        match = _HUNK.match(hunk[0])
-        if match is None:
-            raise PatchError(f"{patch_path(name)}: {old}: malformed hunk header {hunk[0]!r}")
-        start = max(int(match.group(1)) - (0 if match.group(2) == "0" else 1), 0)
-        result += source[cursor:start]
-        cursor = start
-        for line in hunk[1:]:
-            tag, body = line[:1] or " ", line[1:]
-            if tag == "\\":
-                result[-1] = result[-1].removesuffix("\n")
-                continue
-            if tag in " -":
-                seen = source[cursor].rstrip("\n") if cursor < len(source) else None
-                if seen != body:
-                    raise PatchError(
-                        f"{patch_path(name)}: {old} line {cursor + 1}: the patch expects "
-                        f"{body!r}, the base has {seen!r} (regenerate it with "
-                        f"python -m target_apps.materialize --diff {name} DIR)"
-                    )
-                cursor += 1
-            if tag in " +":
-                result.append(body + "\n")
-    result += source[cursor:]
-    if new == "/dev/null":
-        (root / old).unlink()
-        return
-    (root / new).parent.mkdir(parents=True, exist_ok=True)
-    (root / new).write_text("".join(result))
-
-
-def _tree(root: Path) -> dict[str, list[str]]:
-    return {
-        p.relative_to(root).as_posix(): p.read_text().splitlines(keepends=True)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and NEVER_COPIED.isdisjoint(p.relative_to(root).parts)
-    }
-
-
-def diff(name: str, edited: Path) -> str:
-    """The patch that turns ``name``'s base into the tree at ``edited``, with
-    ``name``'s current header (its base, renames and description) kept."""
-    fields = header(name)
-    with tempfile.TemporaryDirectory(prefix="pv-diff-") as scratch:
-        base = materialize(fields["base"][0], Path(scratch))
-        for part in NOT_INHERITED:
-            shutil.rmtree(base / part, ignore_errors=True)
-            (base / part).unlink(missing_ok=True)
-        for rename in fields.get("rename", []):
+    def apply(self, name: str, root: Path) -> None:
+        """Apply variant ``name``'s renames and diff to the tree at ``root``."""
+        for rename in self.header(name).get("rename", []):
             old, _, new = (part.strip() for part in rename.partition("->"))
-            (base / old).rename(base / new)
-        before, after = _tree(base), _tree(edited)
-    lines = [f"{key}: {value}\n" for key, values in fields.items() for value in values]
-    for rel in sorted(before.keys() | after.keys()):
-        old = f"a/{rel}" if rel in before else "/dev/null"
-        new = f"b/{rel}" if rel in after else "/dev/null"
-        for line in difflib.unified_diff(before.get(rel, []), after.get(rel, []), old, new):
-            lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    return "".join(lines)
+            if not (root / old).exists():
+                raise PatchError(
+                    f"{self.patch_path(name)}: rename {old!r}: no such path in the base"
+                )
+            (root / old).rename(root / new)
+        text = self.patch_path(name).read_text()
+        for path, hunks in self._files(text, name):
+            self._apply_file(root, path, hunks, name)
 
+    def _files(self, text: str, name: str) -> list[tuple[tuple[str, str], list[list[str]]]]:
+        """``((old path, new path), hunks)`` per file; a hunk is its lines, header first."""
+        files: list[tuple[tuple[str, str], list[list[str]]]] = []
+        lines = text.splitlines()
+        index = 0
+        while index < len(lines):
+            line = lines[index]
+            if (
+                line.startswith("--- ")
+                and index + 1 < len(lines)
+                and lines[index + 1][:4] == "+++ "
+            ):
+                files.append(((line[4:].strip(), lines[index + 1][4:].strip()), []))
+                index += 2
+                continue
+            if line.startswith("@@"):
+                if not files:
+                    raise PatchError(
+                        f"{self.patch_path(name)}: a hunk before any '--- a/file' line"
+                    )
+                files[-1][1].append([line])
+            elif files and files[-1][1] and line[:1] in (" ", "+", "-", "\\", ""):
+                files[-1][1][-1].append(line)
+            index += 1
+        return files
 
-def _digest(name: str) -> str:
-    """A hash of everything ``name`` is built from (its patch chain and the whole base)."""
-    digest = hashlib.sha256()
-    while is_variant(name):
-        digest.update(patch_path(name).read_bytes())
-        name = base_of(name)
-    for rel, lines in _tree(CORPUS / name).items():
-        digest.update(rel.encode() + b"\0" + "".join(lines).encode())
-    return digest.hexdigest()[:16]
+    def _apply_file(
+        self, root: Path, paths: tuple[str, str], hunks: list[list[str]], name: str
+    ) -> None:
+        old, new = (p if p == "/dev/null" else p.split("/", 1)[1] for p in paths)
+        source = [] if old == "/dev/null" else (root / old).read_text().splitlines(keepends=True)
+        result: list[str] = []
+        cursor = 0
+        for hunk in hunks:
+            match = _HUNK.match(hunk[0])
+            if match is None:
+                raise PatchError(
+                    f"{self.patch_path(name)}: {old}: malformed hunk header {hunk[0]!r}"
+                )
+            start = max(int(match.group(1)) - (0 if match.group(2) == "0" else 1), 0)
+            result += source[cursor:start]
+            cursor = start
+            for line in hunk[1:]:
+                tag, body = line[:1] or " ", line[1:]
+                if tag == "\\":
+                    result[-1] = result[-1].removesuffix("\n")
+                    continue
+                if tag in " -":
+                    seen = source[cursor].rstrip("\n") if cursor < len(source) else None
+                    if seen != body:
+                        raise PatchError(
+                            f"{self.patch_path(name)}: {old} line {cursor + 1}: the patch expects "
+                            f"{body!r}, the base has {seen!r} (regenerate it with "
+                            f"python -m target_apps.materialize --diff {name} DIR)"
+                        )
+                    cursor += 1
+                if tag in " +":
+                    result.append(body + "\n")
+        result += source[cursor:]
+        if new == "/dev/null":
+            (root / old).unlink()
+            return
+        (root / new).parent.mkdir(parents=True, exist_ok=True)
+        (root / new).write_text("".join(result))
 
+    def _tree(self, root: Path) -> dict[str, list[str]]:
+        return {
+            p.relative_to(root).as_posix(): p.read_text().splitlines(keepends=True)
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and NEVER_COPIED.isdisjoint(p.relative_to(root).parts)
+        }
 
-def app_dir(name: str) -> Path:
-    """Where app ``name`` can be read or run from: a whole app's own folder, or a
-    variant materialised once into the temporary directory (keyed by a hash of
-    what it is built from, so an edit to a patch or its base builds afresh, and
-    parallel test workers share one copy)."""
-    if not is_variant(name):
-        return CORPUS / name
-    cache = Path(tempfile.gettempdir()) / f"posthog-verify-corpus-{_digest(name)}"
-    if (cache / name / "requirements.txt").is_file():
-        return cache / name
-    cache.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
-    built = materialize(name, scratch)
-    try:
-        built.rename(cache / name)
-    except OSError:  # another worker won the race: its copy is the same
+    def diff(self, name: str, edited: Path) -> str:
+        """The patch that turns ``name``'s base into the tree at ``edited``, with
+        ``name``'s current header (its base, renames and description) kept."""
+        fields = self.header(name)
+        with tempfile.TemporaryDirectory(prefix="pv-diff-") as scratch:
+            base = self.materialize(fields["base"][0], Path(scratch))
+            for part in NOT_INHERITED:
+                shutil.rmtree(base / part, ignore_errors=True)
+                (base / part).unlink(missing_ok=True)
+            for rename in fields.get("rename", []):
+                old, _, new = (part.strip() for part in rename.partition("->"))
+                (base / old).rename(base / new)
+            before, after = self._tree(base), self._tree(edited)
+        lines = [f"{key}: {value}\n" for key, values in fields.items() for value in values]
+        for rel in sorted(before.keys() | after.keys()):
+            old = f"a/{rel}" if rel in before else "/dev/null"
+            new = f"b/{rel}" if rel in after else "/dev/null"
+            for line in difflib.unified_diff(before.get(rel, []), after.get(rel, []), old, new):
+                lines.append(
+                    line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                )
+        return "".join(lines)
+
+    def _digest(self, name: str) -> str:
+        """A hash of everything ``name`` is built from (its patch chain and the whole base)."""
+        digest = hashlib.sha256()
+        while self.is_variant(name):
+            digest.update(self.patch_path(name).read_bytes())
+            name = self.base_of(name)
+        for rel, lines in self._tree(self.root / name).items():
+            digest.update(rel.encode() + b"\0" + "".join(lines).encode())
+        return digest.hexdigest()[:16]
+
+    def app_dir(self, name: str) -> Path:
+        """Where app ``name`` can be read or run from: a whole app's own folder, or a
+        variant materialised once into the temporary directory (keyed by a hash of
+        what it is built from, so an edit to a patch or its base builds afresh, and
+        parallel test workers share one copy)."""
+        if not self.is_variant(name):
+            return self.root / name
+        cache = Path(tempfile.gettempdir()) / f"{self.cache}-{self._digest(name)}"
+        if (cache / name / "requirements.txt").is_file():
+            return cache / name
+        cache.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
+        built = self.materialize(name, scratch)
+        try:
+            built.rename(cache / name)
+        except OSError:  # another worker won the race: its copy is the same
+            shutil.rmtree(scratch, ignore_errors=True)
+            return cache / name
         shutil.rmtree(scratch, ignore_errors=True)
         return cache / name
-    shutil.rmtree(scratch, ignore_errors=True)
-    return cache / name
+
+
+#: The target apps, and module-level shortcuts to them.
+TARGET_APPS = Corpus(CORPUS)
+patch_path = TARGET_APPS.patch_path
+is_variant = TARGET_APPS.is_variant
+names = TARGET_APPS.names
+header = TARGET_APPS.header
+base_of = TARGET_APPS.base_of
+materialize = TARGET_APPS.materialize
+diff = TARGET_APPS.diff
+app_dir = TARGET_APPS.app_dir
 
 
 def main(argv: list[str]) -> int:
+    corpus = TARGET_APPS
+    if argv[:1] == ["--corpus"] and len(argv) >= 2:
+        corpus, argv = Corpus(Path(argv[1]).resolve()), argv[2:]
     if argv[:1] == ["--list"]:
-        for name in names():
-            kind = f"variant of {base_of(name)}" if is_variant(name) else "whole app"
+        for name in corpus.names():
+            kind = f"variant of {corpus.base_of(name)}" if corpus.is_variant(name) else "whole app"
             print(f"{name}\t{kind}")
         return 0
     if len(argv) == 3 and argv[0] == "--diff":
-        patch_path(argv[1]).write_text(diff(argv[1], Path(argv[2])))
+        corpus.patch_path(argv[1]).write_text(corpus.diff(argv[1], Path(argv[2])))
         return 0
     if len(argv) != 2 or argv[0].startswith("-"):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
@@ -266,7 +297,7 @@ def main(argv: list[str]) -> int:
     parent = Path(argv[1])
     parent.mkdir(parents=True, exist_ok=True)
     try:
-        print(materialize(argv[0], parent))
+        print(corpus.materialize(argv[0], parent))
     except (PatchError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -59,45 +59,47 @@ def test_app_dir_builds_a_variant_once_and_leaves_whole_apps_in_place() -> None:
 
 
 @pytest.fixture
-def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def tiny(tmp_path: Path) -> corpus.Corpus:
     """A corpus of one whole app (``base``) to write patches against."""
     (tmp_path / "base" / "pkg").mkdir(parents=True)
     (tmp_path / "base" / "requirements.txt").write_text("flask\n")
     (tmp_path / "base" / "pkg" / "mod.py").write_text("a = 1\nb = 2\nc = 3\n")
     (tmp_path / "base" / "tests").mkdir()
     (tmp_path / "base" / "tests" / "test_x.py").write_text("x = 1\n")
-    monkeypatch.setattr(corpus, "CORPUS", tmp_path)
-    return tmp_path
+    return corpus.Corpus(tmp_path, cache="posthog-verify-tiny")
 
 
-def test_a_patch_edits_renames_creates_and_chains(tiny: Path, tmp_path: Path) -> None:
-    (tiny / "one.patch").write_text(
+def test_a_patch_edits_renames_creates_and_chains(tiny: corpus.Corpus, tmp_path: Path) -> None:
+    (tiny.root / "one.patch").write_text(
         "base: base\nrename: pkg -> lib\n"
         "--- a/lib/mod.py\n+++ b/lib/mod.py\n@@ -1,3 +1,3 @@\n a = 1\n-b = 2\n+b = 20\n c = 3\n"
         "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+hello\n"
     )
-    (tiny / "two.patch").write_text(
+    (tiny.root / "two.patch").write_text(
         "base: one\n--- a/new.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-hello\n"
     )
-    built = corpus.materialize("two", tmp_path / "out")
+    built = tiny.materialize("two", tmp_path / "out")
     assert (built / "lib" / "mod.py").read_text() == "a = 1\nb = 20\nc = 3\n"
     assert not (built / "new.txt").exists()
     assert not (built / "tests").exists()
-    assert corpus.names() == ["base", "one", "two"]
+    assert tiny.names() == ["base", "one", "two"]
+    assert tiny.app_dir("two").parent.name.startswith("posthog-verify-tiny-")
 
 
-def test_a_stale_patch_is_refused_naming_file_line_and_fix(tiny: Path, tmp_path: Path) -> None:
-    (tiny / "stale.patch").write_text(
+def test_a_stale_patch_is_refused_naming_file_line_and_fix(
+    tiny: corpus.Corpus, tmp_path: Path
+) -> None:
+    (tiny.root / "stale.patch").write_text(
         "base: base\n--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -2 +2 @@\n-b = 5\n+b = 6\n"
     )
     with pytest.raises(corpus.PatchError) as raised:
-        corpus.materialize("stale", tmp_path / "out")
+        tiny.materialize("stale", tmp_path / "out")
     message = str(raised.value)
     assert "pkg/mod.py line 2: the patch expects 'b = 5', the base has 'b = 2'" in message
     assert "--diff stale DIR" in message
 
 
-def test_a_patch_without_its_base_is_refused(tiny: Path, tmp_path: Path) -> None:
-    (tiny / "orphan.patch").write_text("--- a/x\n+++ b/x\n")
+def test_a_patch_without_its_base_is_refused(tiny: corpus.Corpus, tmp_path: Path) -> None:
+    (tiny.root / "orphan.patch").write_text("--- a/x\n+++ b/x\n")
     with pytest.raises(corpus.PatchError, match="no 'base: <app>' line"):
-        corpus.materialize("orphan", tmp_path / "out")
+        tiny.materialize("orphan", tmp_path / "out")
