@@ -179,11 +179,13 @@ def flag_identity_leaks(run: Run) -> list[dict[str, t.Any]]:
                     what=what,
                 )
             )
-    site = next(iter(sites.values()), None)
     for request in run.requests:
         distinct_id = _flags_distinct_id(request)
         what = _pii_in_id(run, distinct_id) if distinct_id else None
         if what:
+            # The call site the SDK's event showed for this id (a deduped
+            # evaluation sends no event, but it is the same call).
+            site = next((loc for (who, _), loc in sites.items() if who == distinct_id), None)
             items.append(
                 evidence(
                     location=site,

@@ -65,7 +65,7 @@ def test_every_value_the_scenario_typed_is_a_canary(props, kind: str, path: str)
 @pytest.mark.parametrize(
     ("by_app", "status", "said"),
     [
-        pytest.param(False, Status.WARN, "the client address canary", id="flask-integration"),
+        pytest.param(False, Status.WARN, "the request's IP in properties.$ip", id="integration"),
         pytest.param(True, Status.FAIL, "set by the app's own call", id="app-copies-remote-addr"),
     ],
 )
@@ -84,6 +84,9 @@ def test_ip_of_the_client_address_is_told_apart_by_origin(
     verdict = no_pii_in_events(run)
     assert verdict.status is status
     assert said in verdict.summary
+    assert verdict.evidence[0]["value"] == f"«{CLIENT_ADDRESS}»"
+    if status is Status.WARN:
+        assert "the client address canary under the harness" in verdict.evidence[0]["note"]
 
 
 @pytest.mark.parametrize(
