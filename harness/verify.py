@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import os
 import secrets
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from harness.capture import CaptureServer
 from harness.capture import RequestKind
+from harness.environ import snapshot
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import NoEnvBoot
@@ -71,12 +71,19 @@ HOST_ENV_NAMES = ("POSTHOG_HOST", "POSTHOG_API_HOST", "POSTHOG_URL")
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """How to verify: which server, which deadlines, which scenario."""
+    """How to verify: which server, which deadlines, which scenario.
+
+    :param environ: the environment the apps get (less what steers them, see
+        :func:`base_environ`), snapshotted when the Options are built: build
+        them where nothing changes ``os.environ`` meanwhile (pytest_configure),
+        and every app of the session reads the same one (:mod:`harness.environ`).
+    """
 
     server: str = "werkzeug"
     timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
     scenario: str = "default"
     workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
+    environ: t.Mapping[str, str] = dataclasses.field(default_factory=snapshot)
 
 
 def injected_env(
@@ -112,16 +119,19 @@ def injected_env(
 _STEERING = ("FLASK_APP", "FLASK_DEBUG", "FLASK_ENV", "FLASK_RUN_", "FLASK_SKIP_DOTENV")
 
 
-def base_environ() -> dict[str, str]:
+def base_environ(environ: t.Mapping[str, str]) -> dict[str, str]:
     """The parent's environment without anything that would steer the app.
 
     Every ``POSTHOG*`` variable of the harness's own environment is dropped, so
     only what the harness injects reaches the app; so are pytest's own and the
     Flask variables that change how the app runs.
+
+    :param environ: the session's snapshot (:attr:`Options.environ`), never
+        ``os.environ`` itself: pytest changes that from another thread.
     """
     return {
         name: value
-        for name, value in os.environ.items()
+        for name, value in environ.items()
         if not name.upper().startswith(("POSTHOG", "PYTEST_", *_STEERING))
     }
 
@@ -136,16 +146,20 @@ class Subject:
     static: StaticFacts
 
 
-def find(app_root: Path, name: str) -> Subject | BootFailure:
+def find(
+    app_root: Path, name: str, environ: t.Mapping[str, str] | None = None
+) -> Subject | BootFailure:
     """Read the manifest, find the app, read its source; or say why not.
 
     A candidate file that does not parse is the app's own fault
     (``app_raised``); anything else found wanting is the harness's ``error``.
+    ``environ`` is where ``FLASK_APP`` is read (None: a fresh snapshot).
     """
     app = AppRef(name=name, root=str(app_root))
     try:
         manifest = load_manifest(app_root)
-        location = discover(app_root, manifest=manifest)
+        environ = snapshot() if environ is None else environ
+        location = discover(app_root, environ=environ, manifest=manifest)
     except (DiscoveryError, ManifestError) as exc:
         raised = isinstance(exc, DiscoveryError) and exc.app_raised
         return BootFailure(Phase.DISCOVER, str(exc).splitlines()[0], raised, str(exc))
@@ -179,7 +193,7 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
     """Verify one app end to end and return everything observed."""
     options = options or Options()
     started = time.monotonic()
-    subject = find(app_root, name)
+    subject = find(app_root, name, options.environ)
     if isinstance(subject, BootFailure):
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
@@ -199,7 +213,7 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
         process = AppProcess(
             workspace,
             subject.location.target,
-            base_environ() | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
+            base_environ(options.environ) | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
             tmp / "main.log",
             server=options.server,
             probe_token=probe,
@@ -299,7 +313,7 @@ def _boot_without_env(
 ) -> NoEnvBoot:
     """Boot a second copy with every PostHog variable unset and ask for ``/``."""
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
-    env = {k: v for k, v in base_environ().items() if k not in unset}
+    env = {k: v for k, v in base_environ(options.environ).items() if k not in unset}
     process = AppProcess(
         fresh_copy(Path(subject.app.root), tmp / "noenv"),
         subject.location.target,

@@ -34,6 +34,7 @@ import typing as t
 from pathlib import Path
 
 from harness.capture.intercept import intercept
+from harness.environ import snapshot
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import Phase
@@ -121,7 +122,7 @@ def _in_sandbox(subject: Subject, target: _Target) -> Run:
     sink = ListSink()
     instrumentation = Instrumentation(target.workspace, sink)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_environment(base_environ() | env))
+        stack.enter_context(_environment(base_environ(snapshot()) | env))
         stack.enter_context(_sdk_state())
         stack.enter_context(_diverted_atexit())
         clients = stack.enter_context(_tracked_clients())
