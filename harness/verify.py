@@ -24,7 +24,9 @@ import typing as t
 from pathlib import Path
 
 from harness.capture import CaptureServer
+from harness.capture import CaptureStore
 from harness.capture import RequestKind
+from harness.capture.store import DEFAULT_BUDGET_BYTES
 from harness.environ import snapshot
 from harness.run import AppRef
 from harness.run import BootFailure
@@ -47,6 +49,9 @@ from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
+from harness.target.workspace import DEFAULT_LIMIT_BYTES
+from harness.target.workspace import WorkspaceTooLarge
+from harness.target.workspace import clone
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
@@ -84,6 +89,8 @@ class Options:
     scenario: str = "default"
     workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
     environ: t.Mapping[str, str] = dataclasses.field(default_factory=snapshot)
+    mock_budget_bytes: int = DEFAULT_BUDGET_BYTES  # what the mock keeps per app
+    workspace_limit_bytes: int = DEFAULT_LIMIT_BYTES  # what a workspace copy may take
 
 
 def injected_env(
@@ -198,17 +205,21 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
     with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
-        run = _boot_and_drive(subject, options, Path(tmp))
+        try:
+            run = _boot_and_drive(subject, options, Path(tmp))
+        except WorkspaceTooLarge as exc:  # the environment's to fix: error, not the app's fail
+            run = Run(app=subject.app, boot_failure=BootFailure(Phase.DISCOVER, str(exc)))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
 
 
 def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
-    with CaptureServer() as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
+    store = CaptureStore(budget_bytes=options.mock_budget_bytes)
+    with CaptureServer(store) as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
         run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
-        no_env = side.submit(_boot_without_env, subject, env, options, tmp)
+        workspace, spare = workspaces(Path(subject.app.root), tmp, options.workspace_limit_bytes)
+        no_env = side.submit(_boot_without_env, subject, env, options, tmp, spare)
         assert run.canaries is not None
         probe = run.canaries.probe
-        workspace = fresh_copy(Path(subject.app.root), tmp / "main")
         run = dataclasses.replace(run, workspace=str(workspace.resolve()))
         process = AppProcess(
             workspace,
@@ -226,9 +237,37 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             run,
             requests=tuple(mock.store.requests()),
             events=tuple(mock.store.events()),
-            harness_errors=run.harness_errors + errors,
+            harness_errors=run.harness_errors + errors + over_budget(mock.store),
             no_env_boot=no_env.result(),
         )
+
+
+# Checks that read what the app sent (the events): past the mock's budget they
+# would judge part of it, so they are ``error``. The others read the boot, the
+# child's records, or the requests, which are all still recorded.
+_READ_EVENTS = (
+    "key_from_env",
+    "exception_captured",
+    "flush_on_shutdown",
+    "identify_on_signup",
+    "identify_on_login",
+    "no_pii_in_events",
+    "distinct_id_from_header",
+    "session_id_from_header",
+    "no_silent_drops",
+)
+
+
+def over_budget(store: CaptureStore) -> tuple[str, ...]:
+    """A fault scoped to each check that needed the events the mock did not keep."""
+    overflow = store.overflow
+    if overflow is None:
+        return ()
+    fix = (
+        "raise it with --posthog-mock-limit SIZE (e.g. 256M), ini posthog_mock_limit "
+        "or env POSTHOG_VERIFY_MOCK_LIMIT"
+    )
+    return tuple(f"{check}: {overflow}; {fix}" for check in _READ_EVENTS)
 
 
 def _drive_and_stop(
@@ -308,14 +347,26 @@ def _failure_after_boot(drive_error: str | None, outcome: ProcessOutcome) -> Boo
     return None
 
 
+def workspaces(app_root: Path, tmp: Path, limit_bytes: int) -> tuple[Path, Path]:
+    """The main boot's copy, and the no-env boot's clone of it.
+
+    One read of the user's tree and one size check: the clone is made before
+    either boot writes anything, hard-linking code, templates and assets and
+    copying the rest (:func:`harness.target.workspace.clone`), so neither boot
+    sees the other's databases. ``bench/workspace_copies.py`` measures it.
+    """
+    main = fresh_copy(app_root, tmp / "main", limit_bytes=limit_bytes)
+    return main, clone(main, tmp / "noenv" / main.name)
+
+
 def _boot_without_env(
-    subject: Subject, injected: dict[str, str], options: Options, tmp: Path
+    subject: Subject, injected: dict[str, str], options: Options, tmp: Path, workspace: Path
 ) -> NoEnvBoot:
-    """Boot a second copy with every PostHog variable unset and ask for ``/``."""
+    """Boot the second workspace with every PostHog variable unset and ask for ``/``."""
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
     env = {k: v for k, v in base_environ(options.environ).items() if k not in unset}
     process = AppProcess(
-        fresh_copy(Path(subject.app.root), tmp / "noenv"),
+        workspace,
         subject.location.target,
         env,
         tmp / "noenv.log",
