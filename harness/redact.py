@@ -33,7 +33,11 @@ import re
 import typing as t
 import urllib.parse
 
+from harness.target.discovery import _dotenv as read_dotenv  # the one .env parser
 from harness.verdict import Result
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
 
 #: Shorter values are left alone (see the module docstring).
 MIN_SECRET_CHARS = 6
@@ -144,6 +148,13 @@ class Redactor:
                 secrets.append(value)
             secrets.extend(url_passwords(value))
         return cls(secrets, token=token)
+
+    @classmethod
+    def for_app(cls, app_root: Path, environ: t.Mapping[str, str], *, token: str = "") -> Redactor:
+        """A redactor for an app run with ``environ``: its own ``.env`` and
+        ``.flaskenv`` count too (the app loads them; its boot error may quote them)."""
+        dotenv = {**read_dotenv(app_root / ".flaskenv"), **read_dotenv(app_root / ".env")}
+        return cls.from_environ({**dotenv, **environ}, token=token)
 
     def text(self, text: str) -> str:
         """``text`` with every secret, URL password and key-shaped string masked."""

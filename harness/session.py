@@ -107,10 +107,10 @@ class VerifySession:
     def _verify(self, entry: AppEntry) -> AppOutcome:
         # Results leave the checks here, for every output at once: redacted
         # here, so no report format can show a secret the app was given.
-        redactor = Redactor.from_environ(self.options.environ)
+        redactor = Redactor.for_app(entry.path, self.options.environ)
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
-            redactor = Redactor.from_environ(self.options.environ, token=run.token)
+            redactor = Redactor.for_app(entry.path, self.options.environ, token=run.token)
             results = {r.check_id: redactor.result(r) for r in run_checks(run)}
             return AppOutcome(entry, results, run.duration_s)
         except Exception as exc:  # a harness fault: every check is error, none is a verdict

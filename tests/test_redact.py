@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.redact import Redactor
@@ -130,3 +132,9 @@ def test_results_are_redacted_in_summary_and_every_nested_evidence_value() -> No
         assert secret not in shown
     assert redactor.result(result).evidence[0]["line"] == 3
     assert result.summary.endswith(ENV["SECRET_KEY"])  # the original is untouched
+
+
+def test_the_apps_own_dotenv_secrets_count_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SECRET_KEY='from-the-apps-own-dotenv'\nDEBUG=1\n")
+    redactor = Redactor.for_app(tmp_path, {"PATH": "/usr/bin"})
+    assert redactor.text("key from-the-apps-own-dotenv") == "key from…(24 chars)"
