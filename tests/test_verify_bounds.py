@@ -12,6 +12,7 @@ from harness.verdict import Status
 from harness.verify import Options
 from harness.verify import verify_app
 from harness.verify import workspaces
+from harness.verify_inprocess import verify_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -53,3 +54,10 @@ def test_the_no_env_boot_gets_a_clone_not_a_second_copy(tmp_path: Path) -> None:
     main, spare = workspaces(REFERENCE, tmp_path, 1024**3)
     assert (main / "app" / "__init__.py").samefile(spare / "app" / "__init__.py")
     assert sorted(p.name for p in main.iterdir()) == sorted(p.name for p in spare.iterdir())
+
+
+def test_in_process_a_workspace_past_its_limit_is_error_too() -> None:
+    run = verify_in_process(REFERENCE, name="reference", workspace_limit_bytes=1024)
+    boots = next(r for r in run_checks(run) if r.check_id == "boots")
+    assert boots.status is Status.ERROR
+    assert "past the limit of 1.0 KiB" in boots.summary
