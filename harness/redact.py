@@ -21,14 +21,16 @@ the length):
 - the password inside any URL (``postgres://user:«pw»@host/db``), in the
   environment's values and in any text.
 
-Values shorter than :data:`MIN_SECRET_CHARS`, and short lowercase words
-(``password``, ``enabled``), are not searched for: replacing every ``1``,
-``on`` or ``session`` in a report would destroy it and hide nothing.
+Values shorter than :data:`MIN_SECRET_CHARS`, and words that are settings
+(``password``, ``enabled``, ``redis``), are not searched for: replacing every
+``1``, ``on`` or ``session`` in a report would destroy it and hide nothing. A
+value is also found as a repr, a JSON string or percent-encoded would show it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import typing as t
 import urllib.parse
@@ -110,10 +112,31 @@ def url_passwords(text: str) -> list[str]:
     return list(found)
 
 
+# What a secret-looking variable often holds that is a setting, not a secret
+# (AUTH_MODE=password, SESSION_TYPE=redis): hiding these words would mangle
+# every sentence of a report that uses them, and hide nothing.
+_SETTING_WORDS = frozenset(
+    {"password", "passwords", "session", "sessions", "enabled", "disabled", "default",
+     "development", "production", "staging", "testing", "secret", "secrets", "token",
+     "tokens", "cookie", "cookies", "bearer", "digest", "required", "optional", "always",
+     "never", "strict", "sqlite", "memory", "filesystem", "redis", "postgres", "localhost"}
+)  # fmt: skip
+
+
 def _plain_word(value: str) -> bool:
-    # "password", "session", "enabled": a setting's word, not a secret; hiding
-    # it would mangle every sentence of the report that uses the word.
-    return len(value) < 12 and value.isalpha() and value.islower()
+    return value.lower() in _SETTING_WORDS
+
+
+def _spellings(value: str) -> set[str]:
+    """The ways a value shows up in text: as is, inside a repr or a JSON
+    string (a traceback quotes ``'pa\\ss'``), and percent-encoded in a URL."""
+    return {
+        value,
+        repr(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        json.dumps(value)[1:-1],
+        urllib.parse.quote(value, safe=""),
+    }
 
 
 def masked(value: str, visible: int) -> str:
@@ -133,7 +156,8 @@ class Redactor:
         self._visible: dict[str, int] = {}
         for value in secrets:
             if len(value) >= MIN_SECRET_CHARS and not _plain_word(value):
-                self._visible[value] = min(4, len(value) // 4)
+                for spelling in _spellings(value):
+                    self._visible[spelling] = min(4, len(value) // 4)
         if token:
             self._visible[token] = TOKEN_VISIBLE
         ordered = sorted(self._visible, key=len, reverse=True)  # longest first: no partial hit

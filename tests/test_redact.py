@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,18 @@ def test_the_apps_own_dotenv_secrets_count_too(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("SECRET_KEY='from-the-apps-own-dotenv'\nDEBUG=1\n")
     redactor = Redactor.for_app(tmp_path, {"PATH": "/usr/bin"})
     assert redactor.text("key from-the-apps-own-dotenv") == "key from…(24 chars)"
+
+
+def test_a_secret_is_found_however_a_traceback_quotes_it() -> None:
+    secret = "we'ird\\pa ss/wörd"
+    redactor = Redactor.from_environ({"DB_PASSWORD": secret})
+    quoted = f"{secret!r} {json.dumps(secret)} https://h/?p={urllib.parse.quote(secret, safe='')}"
+    out = redactor.text(quoted)
+    assert "ird" not in out
+    assert out.count(" chars)") == 3
+
+
+def test_setting_words_are_not_secrets_but_other_lowercase_words_are() -> None:
+    redactor = Redactor.from_environ({"AUTH_MODE": "password", "DB_PASSWORD": "hunterxyz"})
+    assert redactor.text("the password canary") == "the password canary"
+    assert redactor.text("login hunterxyz") == "login hu…(9 chars)"
