@@ -53,6 +53,9 @@ VENV_MARKER = "pyvenv.cfg"
 
 #: Bytes a workspace may take on disk (holes of sparse files not counted).
 DEFAULT_LIMIT_BYTES = 1024**3
+#: What every entry counts at least (its inode and directory entry), so a
+#: million empty files cannot pass for an empty tree.
+ENTRY_BYTES = 512
 #: Where the limit is raised (resolved in :mod:`harness.settings`).
 LIMIT_FIX = (
     "raise it with --posthog-workspace-limit SIZE (e.g. 4G), ini posthog_workspace_limit "
@@ -127,12 +130,14 @@ def _plan(app_root: Path) -> _Plan:
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 plan.links.append(rel)
+                plan.size += ENTRY_BYTES
             elif stat.S_ISDIR(st.st_mode):
                 plan.dirs.append(rel)
                 pending.append(rel)
+                plan.size += ENTRY_BYTES
             elif stat.S_ISREG(st.st_mode):
                 plan.files.append((rel, st))
-                plan.size += on_disk(st)
+                plan.size += max(on_disk(st), ENTRY_BYTES)
     return plan
 
 
@@ -181,10 +186,18 @@ def _materialise(src: Path, dest: Path, plan: _Plan, *, share: frozenset[str]) -
     for rel in plan.links:
         (dest / rel).symlink_to((src / rel).readlink())
     for rel, st in plan.files:
-        if Path(rel).suffix.lower() in share:
-            (dest / rel).hardlink_to(src / rel)
-        else:
-            copy_file(src / rel, dest / rel, st)
+        if Path(rel).suffix.lower() in share and _linked(src / rel, dest / rel):
+            continue
+        copy_file(src / rel, dest / rel, st)
+
+
+def _linked(src: Path, dst: Path) -> bool:
+    """Hard-link ``dst`` to ``src``; False where the filesystem cannot (then copy)."""
+    try:
+        dst.hardlink_to(src)
+    except OSError:
+        return False
+    return True
 
 
 def copy_file(src: Path, dst: Path, st: os.stat_result) -> None:

@@ -91,7 +91,7 @@ def test_links_are_copied_as_links_and_never_followed(tmp_path: Path) -> None:
     (app / "to_dir").symlink_to(outside)
     (app / "relative").symlink_to("real.txt")
     os.mkfifo(app / "pipe")  # opening it would block the copy forever
-    copy = fresh_copy(app, tmp_path / "run", limit_bytes=1024)  # the outside is not counted
+    copy = fresh_copy(app, tmp_path / "run", limit_bytes=4096)  # the outside is not counted
     assert (copy / "to_file").readlink() == outside / "secret.txt"
     assert (copy / "to_dir").is_symlink()
     assert (copy / "relative").read_text() == "r"
@@ -108,3 +108,24 @@ def test_a_clone_shares_code_and_copies_data(tmp_path: Path) -> None:
     (second / "app.db").write_text("written by the second boot")
     assert (first / "app.db").read_text() == "rows"
     assert (app / "app.py").stat().st_ino != (first / "app.py").stat().st_ino  # never the user's
+
+
+def test_a_million_empty_files_do_not_pass_for_an_empty_tree(tmp_path: Path) -> None:
+    app = _tree(tmp_path / "src" / "many", {f"f{i}.txt": "" for i in range(40)})
+    with pytest.raises(WorkspaceTooLarge, match=r"past the limit of 16\.0 KiB"):
+        fresh_copy(app, tmp_path / "run", limit_bytes=16 * 1024)  # 40 entries of 512 B
+
+
+def test_where_hard_links_fail_the_clone_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _tree(tmp_path / "src" / "shop", {"app.py": "x = 1"})
+    first = fresh_copy(app, tmp_path / "run")
+
+    def refuse(self: Path, target: Path) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(Path, "hardlink_to", refuse)
+    second = clone(first, tmp_path / "noenv" / "shop")
+    assert (second / "app.py").read_text() == "x = 1"
+    assert not (second / "app.py").samefile(first / "app.py")
