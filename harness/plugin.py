@@ -91,6 +91,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="apps verified at once per process (they mostly wait). Default: 8.",
     )
+    group.addoption(
+        "--posthog-workspace-limit",
+        dest="posthog_workspace_limit",
+        type=settings_mod.parse_size,
+        metavar="SIZE",
+        help="disk an app's workspace copy may take (500M, 2G). Default: 1G.",
+    )
+    group.addoption(
+        "--posthog-mock-limit",
+        dest="posthog_mock_limit",
+        type=settings_mod.parse_mock_limit,
+        metavar="SIZE",
+        help="bytes of captured bodies and events the mock keeps per app. Default: 64M.",
+    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
@@ -98,6 +112,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("posthog_timeout", "deadline in seconds for each phase")
     parser.addini("posthog_shard", "K/N share of the apps")
     parser.addini("posthog_concurrency", "apps verified at once per process")
+    parser.addini("posthog_workspace_limit", "disk an app's workspace copy may take")
+    parser.addini("posthog_mock_limit", "bytes the mock keeps per app")
 
 
 def _workers(config: pytest.Config) -> int:
@@ -125,7 +141,12 @@ def pytest_configure(config: pytest.Config) -> None:
         request_s=settings.timeout.value,
         stop_s=settings.timeout.value,
     )
-    options = Options(server=settings.server.value, timeouts=timeouts)
+    options = Options(
+        server=settings.server.value,
+        timeouts=timeouts,
+        mock_budget_bytes=settings.mock_limit.value,
+        workspace_limit_bytes=settings.workspace_limit.value,
+    )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
     config.stash[session_key] = verify

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
+from harness.redact import Redactor
 from harness.report import AppReport
 from harness.target.process import warm_up
 from harness.verdict import Result
@@ -104,13 +105,17 @@ class VerifySession:
         return self._futures[entry.name].result(timeout=OUTCOME_GUARD_S)
 
     def _verify(self, entry: AppEntry) -> AppOutcome:
+        # Results leave the checks here, for every output at once: redacted
+        # here, so no report format can show a secret the app was given.
+        redactor = Redactor.for_app(entry.path, self.options.environ)
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
-            results = {r.check_id: r for r in run_checks(run)}
+            redactor = Redactor.for_app(entry.path, self.options.environ, token=run.token)
+            results = {r.check_id: redactor.result(r) for r in run_checks(run)}
             return AppOutcome(entry, results, run.duration_s)
         except Exception as exc:  # a harness fault: every check is error, none is a verdict
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"
-            results = {c: Result(c, Status.ERROR, summary) for c in self.check_ids}
+            results = {c: redactor.result(Result(c, Status.ERROR, summary)) for c in self.check_ids}
             return AppOutcome(entry, results, 0.0)
 
     def gather(self, nodeid: str, properties: t.Iterable[tuple[str, object]]) -> None:

@@ -13,10 +13,14 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import re
 import typing as t
 from pathlib import Path
 
 import pytest
+
+from harness.capture.store import DEFAULT_BUDGET_BYTES
+from harness.target.workspace import DEFAULT_LIMIT_BYTES
 
 SERVERS = ("werkzeug", "gunicorn")
 
@@ -49,6 +53,8 @@ class Settings:
     timeout: Setting[float]
     shard: Setting[Shard | None]
     concurrency: Setting[int]
+    workspace_limit: Setting[int] = Setting(DEFAULT_LIMIT_BYTES, "default")
+    mock_limit: Setting[int] = Setting(DEFAULT_BUDGET_BYTES, "default")
 
 
 def parse_timeout(text: str) -> float:
@@ -94,6 +100,21 @@ def parse_concurrency(text: str) -> int:
     if value < 1:
         raise pytest.UsageError(f"--posthog-concurrency: expected an integer >= 1, got {text!r}")
     return value
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str, flag: str = "--posthog-workspace-limit") -> int:
+    """A size in bytes: ``500M``, ``2G``, ``1.5GiB``, ``4096`` (units are binary)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", text.upper())
+    if match is None or float(match[1]) <= 0:
+        raise pytest.UsageError(f"{flag}: expected a size such as 500M or 2G, got {text!r}")
+    return int(float(match[1]) * _SIZE_UNITS[match[2]])
+
+
+def parse_mock_limit(text: str) -> int:
+    return parse_size(text, "--posthog-mock-limit")
 
 
 def _pick(
@@ -177,5 +198,21 @@ def resolve(config: pytest.Config) -> Settings:
             # An app mostly waits (its SDK's retry backoff): 8 in flight keep 2
             # cores busy (bench/run.py, 50 apps with -n 0: 23.7 s at 4, 16.5 s at 8).
             8,
+        ),
+        workspace_limit=_pick(
+            config,
+            "posthog_workspace_limit",
+            "posthog_workspace_limit",
+            "POSTHOG_VERIFY_WORKSPACE_LIMIT",
+            parse_size,
+            DEFAULT_LIMIT_BYTES,
+        ),
+        mock_limit=_pick(
+            config,
+            "posthog_mock_limit",
+            "posthog_mock_limit",
+            "POSTHOG_VERIFY_MOCK_LIMIT",
+            parse_mock_limit,
+            DEFAULT_BUDGET_BYTES,
         ),
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import os
 import secrets
 import tempfile
 import time
@@ -25,7 +24,10 @@ import typing as t
 from pathlib import Path
 
 from harness.capture import CaptureServer
+from harness.capture import CaptureStore
 from harness.capture import RequestKind
+from harness.capture.store import DEFAULT_BUDGET_BYTES
+from harness.environ import snapshot
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import NoEnvBoot
@@ -48,6 +50,9 @@ from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
+from harness.target.workspace import DEFAULT_LIMIT_BYTES
+from harness.target.workspace import WorkspaceTooLarge
+from harness.target.workspace import clone
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
@@ -72,12 +77,21 @@ HOST_ENV_NAMES = ("POSTHOG_HOST", "POSTHOG_API_HOST", "POSTHOG_URL")
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """How to verify: which server, which deadlines, which scenario."""
+    """How to verify: which server, which deadlines, which scenario.
+
+    :param environ: the environment the apps get (less what steers them, see
+        :func:`base_environ`), snapshotted when the Options are built: build
+        them where nothing changes ``os.environ`` meanwhile (pytest_configure),
+        and every app of the session reads the same one (:mod:`harness.environ`).
+    """
 
     server: str = "werkzeug"
     timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
     scenario: str = "default"
     workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
+    environ: t.Mapping[str, str] = dataclasses.field(default_factory=snapshot)
+    mock_budget_bytes: int = DEFAULT_BUDGET_BYTES  # what the mock keeps per app
+    workspace_limit_bytes: int = DEFAULT_LIMIT_BYTES  # what a workspace copy may take
 
 
 def injected_env(
@@ -113,16 +127,19 @@ def injected_env(
 _STEERING = ("FLASK_APP", "FLASK_DEBUG", "FLASK_ENV", "FLASK_RUN_", "FLASK_SKIP_DOTENV")
 
 
-def base_environ() -> dict[str, str]:
+def base_environ(environ: t.Mapping[str, str]) -> dict[str, str]:
     """The parent's environment without anything that would steer the app.
 
     Every ``POSTHOG*`` variable of the harness's own environment is dropped, so
     only what the harness injects reaches the app; so are pytest's own and the
     Flask variables that change how the app runs.
+
+    :param environ: the session's snapshot (:attr:`Options.environ`), never
+        ``os.environ`` itself: pytest changes that from another thread.
     """
     return {
         name: value
-        for name, value in os.environ.items()
+        for name, value in environ.items()
         if not name.upper().startswith(("POSTHOG", "PYTEST_", *_STEERING))
     }
 
@@ -137,16 +154,20 @@ class Subject:
     static: StaticFacts
 
 
-def find(app_root: Path, name: str) -> Subject | BootFailure:
+def find(
+    app_root: Path, name: str, environ: t.Mapping[str, str] | None = None
+) -> Subject | BootFailure:
     """Read the manifest, find the app, read its source; or say why not.
 
     A candidate file that does not parse is the app's own fault
     (``app_raised``); anything else found wanting is the harness's ``error``.
+    ``environ`` is where ``FLASK_APP`` is read (None: a fresh snapshot).
     """
     app = AppRef(name=name, root=str(app_root))
     try:
         manifest = load_manifest(app_root)
-        location = discover(app_root, manifest=manifest)
+        environ = snapshot() if environ is None else environ
+        location = discover(app_root, environ=environ, manifest=manifest)
     except (DiscoveryError, ManifestError) as exc:
         raised = isinstance(exc, DiscoveryError) and exc.app_raised
         return BootFailure(Phase.DISCOVER, str(exc).splitlines()[0], raised, str(exc))
@@ -180,27 +201,31 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
     """Verify one app end to end and return everything observed."""
     options = options or Options()
     started = time.monotonic()
-    subject = find(app_root, name)
+    subject = find(app_root, name, options.environ)
     if isinstance(subject, BootFailure):
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
     with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
-        run = _boot_and_drive(subject, options, Path(tmp))
+        try:
+            run = _boot_and_drive(subject, options, Path(tmp))
+        except WorkspaceTooLarge as exc:  # the environment's to fix: error, not the app's fail
+            run = Run(app=subject.app, boot_failure=BootFailure(Phase.DISCOVER, str(exc)))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
 
 
 def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
-    with CaptureServer() as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
+    store = CaptureStore(budget_bytes=options.mock_budget_bytes)
+    with CaptureServer(store) as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
         run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
-        no_env = side.submit(_boot_without_env, subject, env, options, tmp)
+        workspace, spare = workspaces(Path(subject.app.root), tmp, options.workspace_limit_bytes)
+        no_env = side.submit(_boot_without_env, subject, env, options, tmp, spare)
         assert run.canaries is not None
         probe = run.canaries.probe
-        workspace = fresh_copy(Path(subject.app.root), tmp / "main")
         run = dataclasses.replace(run, workspace=str(workspace.resolve()))
         process = AppProcess(
             workspace,
             subject.location.target,
-            base_environ() | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
+            base_environ(options.environ) | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
             tmp / "main.log",
             server=options.server,
             probe_token=probe,
@@ -213,9 +238,37 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             run,
             requests=tuple(mock.store.requests()),
             events=tuple(mock.store.events()),
-            harness_errors=run.harness_errors + errors,
+            harness_errors=run.harness_errors + errors + over_budget(mock.store),
             no_env_boot=no_env.result(),
         )
+
+
+# Checks that read what the app sent (the events): past the mock's budget they
+# would judge part of it, so they are ``error``. The others read the boot, the
+# child's records, or the requests, which are all still recorded.
+_READ_EVENTS = (
+    "key_from_env",
+    "exception_captured",
+    "flush_on_shutdown",
+    "identify_on_signup",
+    "identify_on_login",
+    "no_pii_in_events",
+    "distinct_id_from_header",
+    "session_id_from_header",
+    "no_silent_drops",
+)
+
+
+def over_budget(store: CaptureStore) -> tuple[str, ...]:
+    """A fault scoped to each check that needed the events the mock did not keep."""
+    overflow = store.overflow
+    if overflow is None:
+        return ()
+    fix = (
+        "raise it with --posthog-mock-limit SIZE (e.g. 256M), ini posthog_mock_limit "
+        "or env POSTHOG_VERIFY_MOCK_LIMIT"
+    )
+    return tuple(f"{check}: {overflow}; {fix}" for check in _READ_EVENTS)
 
 
 def _drive_and_stop(
@@ -295,14 +348,26 @@ def _failure_after_boot(drive_error: str | None, outcome: ProcessOutcome) -> Boo
     return None
 
 
+def workspaces(app_root: Path, tmp: Path, limit_bytes: int) -> tuple[Path, Path]:
+    """The main boot's copy, and the no-env boot's clone of it.
+
+    One read of the user's tree and one size check: the clone is made before
+    either boot writes anything, hard-linking code, templates and assets and
+    copying the rest (:func:`harness.target.workspace.clone`), so neither boot
+    sees the other's databases. ``bench/workspace_copies.py`` measures it.
+    """
+    main = fresh_copy(app_root, tmp / "main", limit_bytes=limit_bytes)
+    return main, clone(main, tmp / "noenv" / main.name)
+
+
 def _boot_without_env(
-    subject: Subject, injected: dict[str, str], options: Options, tmp: Path
+    subject: Subject, injected: dict[str, str], options: Options, tmp: Path, workspace: Path
 ) -> NoEnvBoot:
-    """Boot a second copy with every PostHog variable unset and ask for ``/``."""
+    """Boot the second workspace with every PostHog variable unset and ask for ``/``."""
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
-    env = {k: v for k, v in base_environ().items() if k not in unset}
+    env = {k: v for k, v in base_environ(options.environ).items() if k not in unset}
     process = AppProcess(
-        fresh_copy(Path(subject.app.root), tmp / "noenv"),
+        workspace,
         subject.location.target,
         env,
         tmp / "noenv.log",

@@ -34,6 +34,7 @@ import typing as t
 from pathlib import Path
 
 from harness.capture.intercept import intercept
+from harness.environ import snapshot
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import Phase
@@ -52,11 +53,14 @@ from harness.target.observations import boot_failure_from
 from harness.target.observations import identified_in
 from harness.target.observations import parse_records
 from harness.target.process import Timeouts
+from harness.target.workspace import DEFAULT_LIMIT_BYTES
+from harness.target.workspace import WorkspaceTooLarge
 from harness.target.workspace import fresh_copy
 from harness.verify import Subject
 from harness.verify import base_environ
 from harness.verify import find
 from harness.verify import new_run
+from harness.verify import over_budget
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,6 +86,7 @@ def verify_in_process(
     scenario: str = "default",
     timeouts: Timeouts | None = None,
     workdir: Path | None = None,
+    workspace_limit_bytes: int = DEFAULT_LIMIT_BYTES,
 ) -> Run:
     """Verify one app in this interpreter and return everything observed.
 
@@ -90,6 +95,8 @@ def verify_in_process(
     :param name: the app's id in reports.
     :param scenario: the scenario's name (``scenarios/<name>.toml``).
     :param timeouts: only ``request_s`` is used: each test-client request's deadline.
+    :param workspace_limit_bytes: what the copy may take on disk
+        (:func:`harness.target.workspace.fresh_copy`); past it, every check is ``error``.
     """
     started = time.monotonic()
     subject = find(app_root, name)
@@ -98,7 +105,11 @@ def verify_in_process(
         return Run(app=app, mode=MODE, boot_failure=subject, duration_s=time.monotonic() - started)
     request_s = (timeouts or Timeouts()).request_s
     with tempfile.TemporaryDirectory(prefix="posthog-verify-inprocess-", dir=workdir) as tmp:
-        workspace = fresh_copy(Path(app_root), Path(tmp))
+        try:
+            workspace = fresh_copy(Path(app_root), Path(tmp), limit_bytes=workspace_limit_bytes)
+        except WorkspaceTooLarge as exc:  # the environment's to fix: error, not the app's fail
+            failure = BootFailure(Phase.DISCOVER, str(exc))
+            return Run(app=subject.app, mode=MODE, boot_failure=failure)
         target = _Target(workspace, subject.location, subject.manifest, scenario, request_s)
         run = dataclasses.replace(_in_sandbox(subject, target), workspace=str(workspace.resolve()))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
@@ -121,7 +132,7 @@ def _in_sandbox(subject: Subject, target: _Target) -> Run:
     sink = ListSink()
     instrumentation = Instrumentation(target.workspace, sink)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_environment(base_environ() | env))
+        stack.enter_context(_environment(base_environ(snapshot()) | env))
         stack.enter_context(_sdk_state())
         stack.enter_context(_diverted_atexit())
         clients = stack.enter_context(_tracked_clients())
@@ -192,7 +203,7 @@ def _with_observations(
         capture_calls=observed.capture_calls,
         enqueued=observed.enqueued,
         probe_entered=observed.probe_entered,
-        harness_errors=run.harness_errors + errors + stop_errors,
+        harness_errors=run.harness_errors + errors + stop_errors + over_budget(mock.store),
     )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.environ import snapshot
 from harness.run import StaticFacts
 from harness.target.manifest import Manifest
 from harness.verify import base_environ
@@ -39,7 +40,7 @@ def test_the_parent_environment_reaches_the_app_without_what_steers_it(
     monkeypatch.setenv("FLASK_APP", "elsewhere:app")
     monkeypatch.setenv("FLASK_SECRET_KEY", "app-config")
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
-    env = base_environ()
+    env = base_environ(snapshot())
     assert "POSTHOG_API_KEY" not in env
     assert "FLASK_DEBUG" not in env
     assert "FLASK_APP" not in env

@@ -47,6 +47,8 @@ class CapturedRequest:
     :param body: the raw bytes as sent, before any decompression.
     :param error: why a MALFORMED request could not be decoded, or why a
         REFUSED request was refused.
+    :param truncated: the store's byte budget was spent: ``body`` is empty and
+        the request's events were not kept (see ``CaptureStore.overflow``).
     """
 
     seq: int
@@ -62,6 +64,7 @@ class CapturedRequest:
     received_at: float
     original_host: str | None = None
     error: str | None = None
+    truncated: bool = False
 
     @property
     def acknowledged(self) -> bool:

@@ -8,11 +8,20 @@ wait on the store's condition with a deadline, never on a sleep::
     waited = store.wait_for(lambda s: len(s.events()) >= 3, timeout=5.0)
     assert waited.result, f"only {len(store.events())} events after {waited.elapsed_s:.1f}s"
     store.check()  # re-raise anything that blew up inside a front end's thread
+
+What the store keeps is bounded per store (one store serves one app): the raw
+bodies and the decoded events count against ``budget_bytes``. Past it, a
+request is still recorded (method, path, headers, status: what the SDK was
+answered does not change) but with an empty body, ``truncated=True`` and its
+events left out; :attr:`CaptureStore.overflow` says how much was lost, so the
+checks that need those events can report ``error`` rather than a verdict on
+partial data.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 import typing as t
@@ -26,6 +35,26 @@ from harness.capture.records import STATUS_DROPPED
 from harness.capture.records import CapturedEvent
 from harness.capture.records import CapturedRequest
 from harness.capture.records import RequestKind
+
+#: What one store keeps, bodies and decoded events together (twenty 60 MB posts
+#: once took pytest to 819 MiB; a real app's whole run is a few hundred KB).
+DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Overflow:
+    """What the store did not keep once its budget was spent."""
+
+    budget_bytes: int
+    requests: int
+    bytes: int
+    events: int
+
+    def __str__(self) -> str:
+        return (
+            f"the mock's budget of {self.budget_bytes} bytes per app was spent: "
+            f"{self.requests} request(s) ({self.bytes} bytes, {self.events} event(s)) not kept"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,12 +73,17 @@ class CaptureStore:
     readers (it runs with the lock held).
     """
 
-    def __init__(self, faults: Faults | None = None) -> None:
+    def __init__(
+        self, faults: Faults | None = None, *, budget_bytes: int = DEFAULT_BUDGET_BYTES
+    ) -> None:
         self.faults = faults if faults is not None else Faults()
+        self.budget_bytes = budget_bytes
         self._cond = threading.Condition(threading.RLock())
         self._requests: list[CapturedRequest] = []
         self._events: list[CapturedEvent] = []
         self._errors: list[BaseException] = []
+        self._kept_bytes = 0
+        self._overflow: Overflow | None = None
 
     # --- writers (front ends) -------------------------------------------------
 
@@ -159,6 +193,18 @@ class CaptureStore:
         return _unique(events) if unique else events
 
     @property
+    def kept_bytes(self) -> int:
+        """Bytes of bodies and events kept so far (what counts against the budget)."""
+        with self._cond:
+            return self._kept_bytes
+
+    @property
+    def overflow(self) -> Overflow | None:
+        """What was not kept past the budget; None while everything fits."""
+        with self._cond:
+            return self._overflow
+
+    @property
     def handler_errors(self) -> list[BaseException]:
         with self._cond:
             return list(self._errors)
@@ -185,6 +231,7 @@ class CaptureStore:
             self._requests.clear()
             self._events.clear()
             self._errors.clear()
+            self._kept_bytes, self._overflow = 0, None
             self.faults.reset()
             self._cond.notify_all()
 
@@ -218,11 +265,36 @@ class CaptureStore:
         )
 
     def _append(self, request: CapturedRequest, events: list[CapturedEvent]) -> None:
+        cost = len(request.body)
+        if cost + self.kept_bytes <= self.budget_bytes:  # else no need to measure the events
+            cost += _size_of(events)  # measured outside the lock
         with self._cond:
+            if self._kept_bytes + cost > self.budget_bytes:
+                request, events = self._over_budget(request, events, cost)
+            else:
+                self._kept_bytes += cost
             seq = len(self._requests)
             self._requests.append(dataclasses.replace(request, seq=seq))
             self._events.extend(dataclasses.replace(e, request_seq=seq) for e in events)
             self._cond.notify_all()
+
+    def _over_budget(
+        self, request: CapturedRequest, events: list[CapturedEvent], cost: int
+    ) -> tuple[CapturedRequest, list[CapturedEvent]]:
+        """The request as recorded once the budget is spent (lock held)."""
+        was = self._overflow or Overflow(self.budget_bytes, 0, 0, 0)
+        self._overflow = dataclasses.replace(
+            was, requests=was.requests + 1, bytes=was.bytes + cost, events=was.events + len(events)
+        )
+        return dataclasses.replace(request, body=b"", truncated=True), []
+
+
+def _size_of(events: list[CapturedEvent]) -> int:
+    """About what the decoded events occupy: their JSON length."""
+    if not events:
+        return 0
+    parts = [(e.event, e.distinct_id, e.properties, e.set, e.set_once, e.uuid) for e in events]
+    return len(json.dumps(parts, default=str))
 
 
 def _header(headers: t.Mapping[str, str], name: str) -> str | None:

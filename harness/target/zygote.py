@@ -40,6 +40,8 @@ import time
 import typing as t
 from pathlib import Path
 
+from harness.environ import snapshot
+
 logger = logging.getLogger(__name__)
 
 #: Imported once in the zygote and shared by every child; never app code.
@@ -292,7 +294,7 @@ class Zygote:
 
     def __init__(self) -> None:
         root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
+        env = snapshot()  # started from a worker thread: never walk os.environ
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self._proc = subprocess.Popen(

@@ -180,3 +180,46 @@ def test_concurrent_handles_get_distinct_seqs() -> None:
     by_seq = {r.seq: r for r in store.requests()}
     for event in store.events():
         assert event.uuid in by_seq[event.request_seq].body.decode()
+
+
+def test_within_the_budget_everything_is_kept() -> None:
+    store = CaptureStore(budget_bytes=10_000)
+    _post(store, body=_batch("a", "b"))
+    assert store.overflow is None
+    assert 0 < store.kept_bytes < 10_000
+    assert [e.uuid for e in store.events()] == ["a", "b"]
+    assert store.requests()[0].truncated is False
+
+
+def test_past_the_budget_bodies_and_events_are_not_kept_and_the_loss_is_counted() -> None:
+    store = CaptureStore(budget_bytes=2_000)
+    big = json.dumps(
+        {
+            "api_key": "k",
+            "batch": [
+                {
+                    "event": "e",
+                    "distinct_id": "d",
+                    "uuid": "big",
+                    "properties": {"blob": "x" * 5_000},
+                }
+            ],
+        }
+    ).encode()
+    _post(store, body=_batch("a"))
+    reply = _post(store, body=big)
+    _post(store, body=_batch("b"))  # a small one still fits afterwards
+    assert reply.status == 200  # what the SDK is answered does not change
+    first, second, third = store.requests()
+    assert (second.truncated, second.body, second.kind) == (True, b"", RequestKind.CAPTURE)
+    assert not first.truncated
+    assert not third.truncated
+    assert [e.uuid for e in store.events()] == ["a", "b"]
+    assert store.kept_bytes <= 2_000
+    overflow = store.overflow
+    assert overflow is not None
+    assert (overflow.requests, overflow.events) == (1, 1)
+    assert overflow.bytes >= len(big)
+    assert str(overflow).startswith("the mock's budget of 2000 bytes per app was spent: 1 request")
+    store.clear()
+    assert (store.overflow, store.kept_bytes) == (None, 0)
