@@ -1,0 +1,66 @@
+"""A small notes app: sign up, log in, write notes; analytics with PostHog.
+
+Run it with ``flask --app app run``; configuration comes from the environment
+(``SECRET_KEY``, ``DATABASE``, ``POSTHOG_PROJECT_TOKEN``, ``POSTHOG_HOST``);
+tests pass ``test_config`` instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import typing as t
+from pathlib import Path
+
+import posthog
+from flask import Flask
+from flask import render_template
+from posthog import Posthog
+
+
+def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
+    """Build the app; ``test_config`` overrides the environment."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY", "dev"),
+        DATABASE=os.environ.get("DATABASE", str(Path(app.instance_path) / "app.sqlite")),
+    )
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    from app import analytics
+    from app import db
+
+    db.init_app(app)
+
+    # One PostHog client for the process, configured from the environment.
+    # Without a token it is built disabled, so the app still boots.
+    token = os.environ.get("POSTHOG_PROJECT_TOKEN", "")
+    posthog_client = Posthog(
+        token,
+        host=os.environ.get("POSTHOG_HOST", "https://us.i.posthog.com"),
+        enable_exception_autocapture=True,
+        disabled=not token,
+    )
+    app.extensions["posthog"] = posthog_client
+    # Deliver the queued events when the process stops.
+    # BROKEN: flushes the module's default client, not posthog_client.
+    atexit.register(posthog.shutdown)
+
+    from app import api
+    from app import pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp, url_prefix="/api")
+
+    @app.errorhandler(404)
+    def not_found(error: Exception) -> tuple[str, int]:
+        return render_template("404.html"), 404
+
+    @app.errorhandler(500)
+    def internal_error(error: Exception) -> tuple[str, int]:
+        # Flask wraps the view's exception: report the original one.
+        analytics.capture_exception(getattr(error, "original_exception", None) or error)
+        return render_template("500.html"), 500
+
+    return app
