@@ -42,11 +42,17 @@ from harness.static import analyze
 from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
 from harness.target.manifest import ManifestError
+from harness.target.manifest import expand_env
 from harness.target.manifest import load_manifest
 from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
+from harness.target.setup import DEFAULT_TIMEOUT_S
+from harness.target.setup import run_setup
+from harness.target.setup import setup_commands
+from harness.target.setup import setup_env
+from harness.target.setup import setup_failure
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
@@ -77,6 +83,10 @@ class Options:
     timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
     scenario: str = "default"
     workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
+    #: ``--posthog-env-file``'s settings, given to every app (its manifest's ``[env]`` wins).
+    app_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: the deadline of each set-up command (``--posthog-setup-timeout``).
+    setup_timeout_s: float = DEFAULT_TIMEOUT_S
 
 
 def injected_env(
@@ -196,10 +206,15 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
         probe = run.canaries.probe
         workspace = fresh_copy(Path(subject.app.root), tmp / "main")
         run = dataclasses.replace(run, workspace=str(workspace.resolve()))
+        app_env = base_environ() | app_settings(subject, options, workspace)
+        app_env |= env | {"POSTHOG_VERIFY_MOCK_URL": mock.url}
+        run, app_env = _set_up(run, subject, options, workspace, app_env)
+        if run.boot_failure is not None:  # the app's set-up failed: nothing to boot
+            return dataclasses.replace(run, no_env_boot=no_env.result())
         process = AppProcess(
             workspace,
             subject.location.target,
-            base_environ() | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
+            app_env,
             tmp / "main.log",
             server=options.server,
             probe_token=probe,
@@ -215,6 +230,44 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             harness_errors=run.harness_errors + errors,
             no_env_boot=no_env.result(),
         )
+
+
+def app_settings(subject: Subject, options: Options, workspace: Path) -> dict[str, str]:
+    """The app's own settings: the env file's, then its manifest's ``[env]``
+    (which wins), ``{workspace}`` expanded to this copy's path."""
+    values = dict(options.app_env) | (subject.manifest.env if subject.manifest else {})
+    return {name: expand_env(value, workspace.resolve()) for name, value in values.items()}
+
+
+def _import_root(subject: Subject, workspace: Path) -> Path | None:
+    """A ``src/`` layout's import root inside the workspace (None: the root itself)."""
+    root, found = Path(subject.app.root).resolve(), subject.location.import_root.resolve()
+    if found == root or not found.is_relative_to(root):
+        return None
+    return workspace.resolve() / found.relative_to(root)
+
+
+def _set_up(
+    run: Run, subject: Subject, options: Options, workspace: Path, env: dict[str, str]
+) -> tuple[Run, dict[str, str]]:
+    """Run the app's set-up in ``workspace``; the Run records it (and a failure),
+    and the app's env gains its import root."""
+    import_root = _import_root(subject, workspace)
+    if import_root is not None:
+        env = env | {
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(import_root), env.get("PYTHONPATH"))))
+        }
+    commands = setup_commands(Path(subject.app.root), subject.manifest)
+    if not commands:
+        return run, env
+    records = run_setup(
+        commands,
+        workspace,
+        setup_env(env, subject.location.target),
+        timeout_s=options.setup_timeout_s,
+    )
+    failure = setup_failure(records, options.setup_timeout_s)
+    return dataclasses.replace(run, setup=records, boot_failure=failure), env
 
 
 def _drive_and_stop(
@@ -299,9 +352,13 @@ def _boot_without_env(
 ) -> NoEnvBoot:
     """Boot a second copy with every PostHog variable unset and ask for ``/``."""
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
-    env = {k: v for k, v in base_environ().items() if k not in unset}
+    workspace = fresh_copy(Path(subject.app.root), tmp / "noenv")
+    env = base_environ() | app_settings(subject, options, workspace)
+    env = {k: v for k, v in env.items() if k not in unset and not k.upper().startswith("POSTHOG")}
+    # The same set-up as the main boot; a failure here shows in the boot that follows.
+    _, env = _set_up(Run(app=subject.app), subject, options, workspace, env)
     process = AppProcess(
-        fresh_copy(Path(subject.app.root), tmp / "noenv"),
+        workspace,
         subject.location.target,
         env,
         tmp / "noenv.log",

@@ -1,0 +1,344 @@
+"""The app's own set-up, run in its workspace copy before it boots.
+
+A fresh copy of an app has no database: an app that needs its migrations
+(``flask db upgrade``) or an init command (``flask init-db``) answers 500 to
+its first signup, which would read as the integration's fault. So, before the
+boot, the commands the app needs are run in the copy, under the same
+environment the app gets, each with a deadline::
+
+    planned = setup_commands(Path("my_app"), manifest)   # what to run, and why
+    records = run_setup(planned, workspace, env, timeout_s=60.0)
+    failure = setup_failure(records)                      # a BootFailure, or None
+
+Where the commands come from, first match wins:
+
+1. the manifest's ``[setup] commands = [...]`` (``commands = []`` runs
+   nothing): each a string (split like a shell would, but run without one) or
+   an argv list;
+2. zero-config: a Flask-Migrate ``migrations/`` folder (``migrations/env.py``,
+   and the source imports ``flask_migrate``) means ``flask db upgrade``;
+   otherwise a Flask CLI command the app registers whose name says it creates
+   the database (``init-db``, ``create-tables``, ``initdb``...) means that
+   command. Migrations win when both are there: they create the same tables.
+
+``flask`` and ``python`` as a command's first word run under the interpreter
+the app runs under (``sys.executable -m flask``), with ``FLASK_APP`` set to
+the app's target, so ``flask ...`` finds the same app the harness boots.
+
+Every subprocess goes through :func:`run_command`, the one seam a sandboxed
+runner replaces (see its docstring).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import typing as t
+from pathlib import Path
+
+from harness.run import BootFailure
+from harness.run import Phase
+from harness.run import SetupCommand
+from harness.static.walk import iter_source_files
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from harness.target.manifest import Manifest
+
+#: Seconds each set-up command may run (``--posthog-setup-timeout``).
+DEFAULT_TIMEOUT_S = 120.0
+_TAIL_CHARS = 2000
+_CREATE_WORDS = frozenset({"init", "initialize", "initialise", "create", "setup", "bootstrap"})
+_DB_WORDS = frozenset({"db", "database", "tables", "table", "schema"})
+_FUSED = frozenset({"initdb", "createdb", "setupdb", "inittables", "createtables"})
+_DESTRUCTIVE = frozenset({"drop", "reset", "destroy", "delete", "clear", "wipe"})
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedCommand:
+    """A set-up command to run, and why (shown in reports)."""
+
+    argv: tuple[str, ...]
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandResult:
+    """What one subprocess did. ``exit_code`` is None when it was killed at its deadline."""
+
+    exit_code: int | None
+    output: str
+    duration_s: float
+
+
+class Runner(t.Protocol):
+    """The shape of :func:`run_command`, for a replacement runner."""
+
+    def __call__(
+        self, argv: t.Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float
+    ) -> CommandResult: ...
+
+
+def run_command(
+    argv: t.Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float
+) -> CommandResult:
+    """Run one set-up command: the seam every set-up subprocess goes through.
+
+    A sandboxed runner (the app's network and PID namespaces) takes the same
+    arguments and returns the same record; pass it to :func:`run_setup` as
+    ``runner``. This one runs ``argv`` in its own process group, stdin closed,
+    stdout and stderr merged; past ``timeout_s`` the whole group is killed.
+
+    :param argv: the command, already resolved (``sys.executable -m flask ...``).
+    :param env: the whole environment of the command.
+    """
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return CommandResult(None, f"could not start {argv[0]!r}: {exc}", 0.0)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        code = None
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # nothing it started outlives it
+    text = out.decode("utf-8", "replace")
+    return CommandResult(code, text, time.monotonic() - started)
+
+
+def resolve_argv(argv: t.Sequence[str]) -> tuple[str, ...]:
+    """``flask``/``python`` run under this interpreter (the app's), not whatever
+    the PATH holds."""
+    head, rest = argv[0], tuple(argv[1:])
+    if head == "flask":
+        return (sys.executable, "-m", "flask", *rest)
+    if head in ("python", "python3"):
+        return (sys.executable, *rest)
+    return (head, *rest)
+
+
+def setup_env(base: Mapping[str, str], flask_app: str) -> dict[str, str]:
+    """The app's environment (its import root on ``PYTHONPATH`` already) plus
+    what ``flask ...`` needs to find the same app the harness boots.
+
+    :param flask_app: the target as ``FLASK_APP`` spells it (``app:create_app``).
+    """
+    # FLASK_SKIP_DOTENV: the harness decides the environment, not the app's .env.
+    return dict(base) | {"FLASK_APP": flask_app, "FLASK_SKIP_DOTENV": "1"}
+
+
+def run_setup(
+    commands: t.Sequence[PlannedCommand],
+    workspace: Path,
+    env: Mapping[str, str],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    runner: Runner = run_command,
+) -> tuple[SetupCommand, ...]:
+    """Run ``commands`` in order in ``workspace``; stop at the first that fails.
+
+    :param env: the environment the app boots with (see :func:`setup_env`).
+    :param runner: :func:`run_command` or a sandboxed replacement.
+    """
+    done: list[SetupCommand] = []
+    for planned in commands:
+        outcome = runner(resolve_argv(planned.argv), workspace, env, timeout_s)
+        done.append(
+            SetupCommand(
+                command=planned.argv,
+                reason=planned.reason,
+                exit_code=outcome.exit_code,
+                duration_s=round(outcome.duration_s, 3),
+                output_tail=outcome.output[-_TAIL_CHARS:],
+            )
+        )
+        if outcome.exit_code != 0:
+            break
+    return tuple(done)
+
+
+def setup_failure(records: t.Sequence[SetupCommand], timeout_s: float) -> BootFailure | None:
+    """The failed set-up command as a boot failure the harness does not blame
+    on the integration (``error`` on every check), or None when all succeeded."""
+    failed = next((r for r in records if r.exit_code != 0), None)
+    if failed is None:
+        return None
+    shown = shlex.join(failed.command)
+    if failed.exit_code is None:
+        what = f"did not finish within {timeout_s:g} s (killed)"
+        fix = "raise --posthog-setup-timeout, or make the command faster"
+    else:
+        what = f"exited with code {failed.exit_code}"
+        fix = "fix the command or the settings it needs ([env] or --posthog-env-file)"
+    last = next((ln for ln in reversed(failed.output_tail.splitlines()) if ln.strip()), "")
+    cause = (
+        f"the app's set-up command `{shown}` ({failed.reason}) {what}"
+        + (f": {last.strip()}" if last else "")
+        + f". It is the app's set-up, not its PostHog integration: {fix}, or name the "
+        "commands in posthog-verify.toml [setup] commands = [...] (commands = [] runs none)."
+    )
+    return BootFailure(Phase.BOOT, cause, app_raised=False, detail=failed.output_tail)
+
+
+# -- zero-config: what a conventional app needs --------------------------------
+
+
+def setup_commands(root: Path, manifest: Manifest | None) -> tuple[PlannedCommand, ...]:
+    """The commands to run before the boot, each with the reason; see the module docs."""
+    if manifest is not None and manifest.setup is not None:
+        reason = f"{manifest.label} [setup] commands"
+        return tuple(PlannedCommand(tuple(argv), reason) for argv in manifest.setup)
+    migrations = _migrations(root)
+    if migrations is not None:
+        return (migrations,)
+    init = init_db_command(root)
+    return (init,) if init is not None else ()
+
+
+def _migrations(root: Path) -> PlannedCommand | None:
+    """Flask-Migrate's layout: ``migrations/env.py``, and the source uses it."""
+    if not (root / "migrations" / "env.py").is_file():
+        return None
+    uses = any(_imports(path, "flask_migrate") for path in iter_source_files(root))
+    if not uses:
+        return None
+    reason = "migrations/ found and the app uses Flask-Migrate: its tables come from the migrations"
+    return PlannedCommand(("flask", "db", "upgrade"), reason)
+
+
+def _imports(path: Path, module: str) -> bool:
+    tree = _parse(path)
+    if tree is None:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == module for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == module:
+            return True
+    return False
+
+
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return None
+
+
+def creates_database(name: str) -> bool:
+    """Whether a CLI command's name says it creates the database:
+    ``init-db``, ``init_db``, ``create-db``, ``initdb``, ``create_tables``...
+    (a name that also says drop/reset is left alone)."""
+    words = [w for w in name.replace("_", "-").lower().split("-") if w]
+    fused = "".join(words)
+    if set(words) & _DESTRUCTIVE:
+        return False
+    return fused in _FUSED or bool(set(words) & _CREATE_WORDS and set(words) & _DB_WORDS)
+
+
+def init_db_command(root: Path) -> PlannedCommand | None:
+    """A CLI command the app registers whose name says it creates the database."""
+    trees = [(path, tree) for path in iter_source_files(root) if (tree := _parse(path))]
+    # ``app.cli.add_command(fn)`` is often in another module than ``fn``.
+    added = {name: how for _, tree in trees for name, how in _added_commands(tree).items()}
+    for path, tree in trees:
+        for argv, how in _cli_commands(tree, added):
+            if creates_database(argv[-1]):
+                where = path.relative_to(root).as_posix()
+                reason = f"the app registers the CLI command {' '.join(argv)!r} ({how} in {where})"
+                return PlannedCommand(("flask", *argv), reason)
+    return None
+
+
+def _cli_commands(
+    tree: ast.Module, added: dict[str, str]
+) -> t.Iterator[tuple[tuple[str, ...], str]]:
+    """``(argv after flask, how it is registered)`` for each command a module registers:
+    ``@app.cli.command("x")``, ``@bp.cli.command("x")`` (under the blueprint's
+    group), ``@click.command("x")`` + ``app.cli.add_command(fn)``."""
+    groups = _blueprint_groups(tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            func = call.func if call else decorator
+            if not (isinstance(func, ast.Attribute) and func.attr == "command"):
+                continue
+            name = _command_name(call, node.name)
+            owner = func.value
+            if isinstance(owner, ast.Attribute) and owner.attr == "cli":
+                group = groups.get(owner.value.id) if isinstance(owner.value, ast.Name) else None
+                argv = (group, name) if group else (name,)
+                yield argv, f"@{ast.unparse(func)}"
+            elif isinstance(owner, ast.Name) and owner.id == "click" and node.name in added:
+                yield (name,), f"@click.command + {added[node.name]}"
+
+
+def _command_name(call: ast.Call | None, function: str) -> str:
+    """The name click gives a command: the literal, else the function's name
+    with underscores as dashes and a ``_command``/``_cmd`` suffix dropped."""
+    if call is not None:
+        given: list[ast.expr] = [
+            *call.args[:1],
+            *(k.value for k in call.keywords if k.arg == "name"),
+        ]
+        for value in given:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                return value.value
+    for suffix in ("_command", "_cmd"):
+        function = function.removesuffix(suffix)
+    return function.replace("_", "-")
+
+
+def _blueprint_groups(tree: ast.Module) -> dict[str, str | None]:
+    """``bp = Blueprint("auth", ...)``: its commands sit under ``flask auth ...``
+    unless ``cli_group=None`` (or another group name) says otherwise."""
+    groups: dict[str, str | None] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        func = node.value.func
+        named = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if named != "Blueprint":
+            continue
+        group = next((a.value for a in node.value.args[:1] if isinstance(a, ast.Constant)), None)
+        for keyword in node.value.keywords:
+            if keyword.arg == "cli_group" and isinstance(keyword.value, ast.Constant):
+                group = keyword.value.value
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                groups[target.id] = group if isinstance(group, str) else None
+    return groups
+
+
+def _added_commands(tree: ast.Module) -> dict[str, str]:
+    """Functions passed to ``<x>.cli.add_command(fn)``, with the call's text."""
+    added: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr == "add_command" and node.args and isinstance(node.args[0], ast.Name):
+            added[node.args[0].id] = ast.unparse(node)
+    return added
