@@ -91,6 +91,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="apps verified at once per process (they mostly wait). Default: 8.",
     )
+    group.addoption(
+        "--posthog-env-file",
+        dest="posthog_env_file",
+        metavar="PATH",
+        help="a dotenv file of settings every app gets (DATABASE_URL, SECRET_KEY...); "
+        "{workspace} is the app's copy. An app's manifest [env] wins.",
+    )
+    group.addoption(
+        "--posthog-setup-timeout",
+        dest="posthog_setup_timeout",
+        type=settings_mod.parse_setup_timeout,
+        metavar="SECONDS",
+        help="deadline for each of an app's set-up commands ([setup], flask db upgrade). "
+        "Default: 120.",
+    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
@@ -98,6 +113,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("posthog_timeout", "deadline in seconds for each phase")
     parser.addini("posthog_shard", "K/N share of the apps")
     parser.addini("posthog_concurrency", "apps verified at once per process")
+    parser.addini("posthog_env_file", "dotenv file of settings every app gets")
+    parser.addini("posthog_setup_timeout", "deadline in seconds for each set-up command")
 
 
 def _workers(config: pytest.Config) -> int:
@@ -125,7 +142,12 @@ def pytest_configure(config: pytest.Config) -> None:
         request_s=settings.timeout.value,
         stop_s=settings.timeout.value,
     )
-    options = Options(server=settings.server.value, timeouts=timeouts)
+    options = Options(
+        server=settings.server.value,
+        timeouts=timeouts,
+        app_env=_env_file(settings.env_file.value),
+        setup_timeout_s=settings.setup_timeout.value,
+    )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
     config.stash[session_key] = verify
@@ -138,6 +160,19 @@ def pytest_configure(config: pytest.Config) -> None:
     # An app's items must stay on one worker; xdist's default "load" would split them.
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"
+
+
+def _env_file(path: Path | None) -> dict[str, str]:
+    """The env file's settings; a bad file is a usage error naming the line."""
+    from harness.target.envfile import EnvFileError
+    from harness.target.envfile import load_env_file
+
+    if path is None:
+        return {}
+    try:
+        return load_env_file(path)
+    except EnvFileError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

@@ -49,6 +49,8 @@ class Settings:
     timeout: Setting[float]
     shard: Setting[Shard | None]
     concurrency: Setting[int]
+    env_file: Setting[Path | None] = Setting(None, "default")
+    setup_timeout: Setting[float] = Setting(120.0, "default")
 
 
 def parse_timeout(text: str) -> float:
@@ -93,6 +95,19 @@ def parse_concurrency(text: str) -> int:
         value = 0
     if value < 1:
         raise pytest.UsageError(f"--posthog-concurrency: expected an integer >= 1, got {text!r}")
+    return value
+
+
+def parse_setup_timeout(text: str) -> float:
+    """``--posthog-setup-timeout`` type: seconds per set-up command, a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise pytest.UsageError(
+            f"--posthog-setup-timeout: expected a positive number of seconds, got {text!r}"
+        )
     return value
 
 
@@ -177,5 +192,22 @@ def resolve(config: pytest.Config) -> Settings:
             # An app mostly waits (its SDK's retry backoff): 8 in flight keep 2
             # cores busy (bench/run.py, 50 apps with -n 0: 23.7 s at 4, 16.5 s at 8).
             8,
+        ),
+        # Relative to where pytest runs, as --posthog-app is.
+        env_file=_pick(
+            config,
+            "posthog_env_file",
+            "posthog_env_file",
+            "POSTHOG_VERIFY_ENV_FILE",
+            lambda text: base / text,
+            None,
+        ),
+        setup_timeout=_pick(
+            config,
+            "posthog_setup_timeout",
+            "posthog_setup_timeout",
+            "POSTHOG_VERIFY_SETUP_TIMEOUT",
+            parse_setup_timeout,
+            120.0,
         ),
     )
