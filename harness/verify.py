@@ -36,7 +36,8 @@ from harness.scenario import drive
 from harness.scenario import load_scenario
 from harness.scenario import make_canaries
 from harness.scenario import make_identity
-from harness.scenario import plan
+from harness.scenario.crawl import fetcher
+from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
 from harness.target.discovery import DiscoveryError
@@ -60,6 +61,7 @@ if t.TYPE_CHECKING:
     from harness.run import ProcessOutcome
     from harness.run import StaticFacts
     from harness.scenario import Identity
+    from harness.scenario import Plan
     from harness.target.discovery import AppLocation
     from harness.target.manifest import Manifest
     from harness.target.observations import Observations
@@ -282,7 +284,7 @@ def _drive_and_stop(
         base_url = process.start()
     except BootError as exc:
         return dataclasses.replace(run, boot_failure=exc.failure, process=exc.outcome)
-    steps = plan(load_scenario(options.scenario), process.records().routes, manifest)
+    steps = _plan(base_url, process, manifest, options)
     assert run.canaries is not None
 
     def identified_as(index: int) -> str | None:
@@ -320,6 +322,19 @@ def _drive_and_stop(
         steps_incomplete=dict(result.incomplete),
         harness_errors=run.harness_errors + _unreachable(result.exchanges, observed),
     )
+
+
+def _plan(base_url: str, process: AppProcess, manifest: Manifest | None, options: Options) -> Plan:
+    """The scenario on the app's routes; a crawl from ``/`` (its own visitor)
+    finds the signup and login forms no route name gives away."""
+    crawler = HttpTransport(base_url)
+    try:
+        fetch = fetcher(crawler, options.timeouts.request_s)
+        return plan_app(
+            load_scenario(options.scenario), process.records().routes, manifest, fetch=fetch
+        )
+    finally:
+        crawler.close()
 
 
 def _unreachable(exchanges: tuple[Exchange, ...], observed: Observations) -> tuple[str, ...]:
