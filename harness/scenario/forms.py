@@ -78,10 +78,10 @@ class Form:
     #: what the form says it is for: the nearest heading before it, its own
     #: headings and legends, and its submit buttons' text (``"Sign up Create account"``).
     #: Labels and paragraphs are left out: a login form's "New here? Sign up" hint
-    #: must not make it a signup.
-    text: str = ""
+    #: must not make it a signup. (Descriptions, not identity: not compared.)
+    text: str = dataclasses.field(default="", compare=False)
     #: the submit buttons' own text and values (``"Create account"``).
-    submit_text: str = ""
+    submit_text: str = dataclasses.field(default="", compare=False)
 
     def field_types(self) -> list[str]:
         return [field.type for field in self.fields]
