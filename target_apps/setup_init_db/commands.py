@@ -12,7 +12,5 @@ from flask import current_app
 def init_db() -> None:
     """Create the accounts table in the configured database."""
     with sqlite3.connect(current_app.config["ACCOUNTS_DB"]) as conn:
-        conn.execute(
-            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT UNIQUE, pw TEXT)"
-        )
+        conn.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT UNIQUE, pw TEXT)")
     click.echo("database ready")

@@ -10,7 +10,9 @@ import atexit
 import os
 import sqlite3
 import typing as t
+from pathlib import Path
 
+from commands import init_db
 from flask import Flask
 from flask import g
 from flask import redirect
@@ -20,11 +22,9 @@ from posthog import Posthog
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from commands import init_db
-
 app = Flask(__name__)
 app.secret_key = os.environ.get("SECRET_KEY", "accounts-dev")
-app.config["ACCOUNTS_DB"] = os.path.join(app.root_path, "accounts.sqlite3")
+app.config["ACCOUNTS_DB"] = str(Path(app.root_path) / "accounts.sqlite3")
 app.cli.add_command(init_db)
 
 analytics = Posthog(
@@ -35,7 +35,8 @@ analytics = Posthog(
 )
 atexit.register(analytics.shutdown)
 
-FORM = """<!doctype html><h1>{title}</h1><p><a href="/signup">Sign up</a> <a href="/login">Log in</a></p>
+FORM = """<!doctype html><h1>{title}</h1>
+<p><a href="/signup">Sign up</a> <a href="/login">Log in</a></p>
 <form method="post"><input type="email" name="email"><input type="password" name="pw">
 {extra}<input type="submit" value="{title}"></form>"""
 
@@ -104,9 +105,11 @@ def signup() -> t.Any:
 def login() -> t.Any:
     if request.method == "GET":
         return FORM.format(title="Log in", extra="")
-    row = db().execute(
-        "SELECT id, pw FROM accounts WHERE email = ?", (request.form["email"],)
-    ).fetchone()
+    row = (
+        db()
+        .execute("SELECT id, pw FROM accounts WHERE email = ?", (request.form["email"],))
+        .fetchone()
+    )
     if row is None or not check_password_hash(row[1], request.form["pw"]):
         return FORM.format(title="Log in", extra=""), 401
     return _log_in(row[0], request.form["email"], "account_logged_in")
