@@ -22,8 +22,9 @@ Where the commands come from, first match wins:
    command. Migrations win when both are there: they create the same tables.
 
 ``flask`` and ``python`` as a command's first word run under the interpreter
-the app runs under (``sys.executable -m flask``), with ``FLASK_APP`` set to
-the app's target, so ``flask ...`` finds the same app the harness boots.
+the app runs under, behind the harness's network guard
+(:mod:`harness.target.setup_guard`), with ``FLASK_APP`` set to the app's
+target, so ``flask ...`` finds the same app the harness boots.
 
 Every subprocess goes through :func:`run_command`, the one seam a sandboxed
 runner replaces (see its docstring).
@@ -43,6 +44,7 @@ import time
 import typing as t
 from pathlib import Path
 
+import harness
 from harness.run import BootFailure
 from harness.run import Phase
 from harness.run import SetupCommand
@@ -128,14 +130,12 @@ def run_command(
 
 
 def resolve_argv(argv: t.Sequence[str]) -> tuple[str, ...]:
-    """``flask``/``python`` run under this interpreter (the app's), not whatever
-    the PATH holds."""
-    head, rest = argv[0], tuple(argv[1:])
-    if head == "flask":
-        return (sys.executable, "-m", "flask", *rest)
-    if head in ("python", "python3"):
-        return (sys.executable, *rest)
-    return (head, *rest)
+    """``flask``/``python`` commands run under this interpreter (the app's, not
+    whatever the PATH holds), through :mod:`harness.target.setup_guard`, which
+    installs the network guard first; another program runs as it is."""
+    if argv[0] in ("flask", "python", "python3"):
+        return (sys.executable, "-m", "harness.target.setup_guard", *argv)
+    return tuple(argv)
 
 
 def setup_env(base: Mapping[str, str], flask_app: str) -> dict[str, str]:
@@ -145,7 +145,12 @@ def setup_env(base: Mapping[str, str], flask_app: str) -> dict[str, str]:
     :param flask_app: the target as ``FLASK_APP`` spells it (``app:create_app``).
     """
     # FLASK_SKIP_DOTENV: the harness decides the environment, not the app's .env.
-    return dict(base) | {"FLASK_APP": flask_app, "FLASK_SKIP_DOTENV": "1"}
+    env = dict(base) | {"FLASK_APP": flask_app, "FLASK_SKIP_DOTENV": "1"}
+    # The guard's entry imports the harness, installed or not; the app's own
+    # modules come first.
+    harness_root = str(Path(harness.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), harness_root) if p)
+    return env
 
 
 def run_setup(

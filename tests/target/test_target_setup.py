@@ -207,15 +207,10 @@ def test_an_empty_manifest_list_turns_detection_off(tmp_path: Path) -> None:
     assert setup_commands(root, load_manifest(root)) == ()
 
 
-def test_flask_and_python_run_under_this_interpreter() -> None:
-    assert resolve_argv(("flask", "db", "upgrade")) == (
-        sys.executable,
-        "-m",
-        "flask",
-        "db",
-        "upgrade",
-    )
-    assert resolve_argv(("python", "seed.py")) == (sys.executable, "seed.py")
+def test_flask_and_python_run_under_this_interpreter_behind_the_guard() -> None:
+    guard = (sys.executable, "-m", "harness.target.setup_guard")
+    assert resolve_argv(("flask", "db", "upgrade")) == (*guard, "flask", "db", "upgrade")
+    assert resolve_argv(("python", "seed.py")) == (*guard, "python", "seed.py")
     assert resolve_argv(("make", "db")) == ("make", "db")
 
 
@@ -287,5 +282,45 @@ def test_every_command_goes_through_the_runner_seam(tmp_path: Path) -> None:
     done = run_setup(
         [PlannedCommand(("flask", "init-db"), "why")], tmp_path, env, timeout_s=7, runner=runner
     )
-    assert seen == [((sys.executable, "-m", "flask", "init-db"), tmp_path, env, 7)]
+    assert seen == [(resolve_argv(("flask", "init-db")), tmp_path, env, 7)]
     assert (done[0].exit_code, done[0].output_tail, done[0].reason) == (0, "sandboxed", "why")
+
+
+def test_nothing_a_set_up_command_sends_leaves_the_machine(tmp_path: Path) -> None:
+    """The app's code runs during set-up: PostHog-shaped requests land in the
+    mock, anything else off the loopback is refused."""
+    from harness.capture import CaptureServer
+
+    code = (
+        "import requests\n"
+        "r = requests.post('https://us.i.posthog.com/batch/', json={'api_key': 'phc_posthogverify_"
+        "test_setup', 'batch': [{'event': 'seeded', 'distinct_id': 'seed'}]})\n"
+        "print('posthog', r.status_code)\n"
+        "try:\n"
+        "    requests.get('https://example.com/', timeout=2)\n"
+        "except requests.ConnectionError as exc:\n"
+        "    print('refused', type(exc).__name__)\n"
+    )
+    with CaptureServer() as mock:
+        env = setup_env({"PATH": "/usr/bin:/bin", "POSTHOG_VERIFY_MOCK_URL": mock.url}, "app:app")
+        (done,) = run_setup([_py(code)], tmp_path, env, timeout_s=30)
+        events = [e.event for e in mock.store.events()]
+    assert done.exit_code == 0, done.output_tail
+    assert "posthog 200" in done.output_tail
+    assert "refused ConnectionError" in done.output_tail
+    assert events == ["seeded"]
+
+
+def test_python_forms_run_through_the_guard(tmp_path: Path) -> None:
+    (tmp_path / "seed.py").write_text("import sys\nprint('script', sys.argv[1:])\n")
+    (tmp_path / "seedmod.py").write_text("import sys\nprint('module', sys.argv[1:])\n")
+    commands = [
+        PlannedCommand(("python", "seed.py", "a"), "t"),
+        PlannedCommand(("python", "-m", "seedmod", "b"), "t"),
+    ]
+    env = setup_env({"PYTHONPATH": str(tmp_path)}, "app:app")
+    done = run_setup(commands, tmp_path, env, timeout_s=30)
+    assert [(d.exit_code, d.output_tail.strip()) for d in done] == [
+        (0, "script ['a']"),
+        (0, "module ['b']"),
+    ]
