@@ -88,6 +88,18 @@ CLICK_ADDED_ELSEWHERE = {
             pass
     """,
 }
+NESTED_IN_INIT_APP = {
+    "pets/commands.py": """
+        import click
+        from flask.cli import with_appcontext
+
+        def init_app(app):
+            @app.cli.command()
+            @with_appcontext
+            def create_db():
+                click.echo("created")
+    """
+}
 BLUEPRINT_GROUP = {
     "app/admin.py": """
         from flask import Blueprint
@@ -120,6 +132,9 @@ BLUEPRINT_NO_GROUP = {
             ("flask", "create-tables"),
             "@click.command + app.cli.add_command(create_tables) in shop/cli.py",
             id="click-command-added-in-another-module",
+        ),
+        pytest.param(
+            NESTED_IN_INIT_APP, ("flask", "create-db"), "@app.cli.command", id="nested-stacked"
         ),
         pytest.param(BLUEPRINT_GROUP, ("flask", "admin", "initdb"), "@bp.cli", id="blueprint"),
         pytest.param(BLUEPRINT_NO_GROUP, ("flask", "init-db"), "@bp.cli", id="blueprint-no-group"),
