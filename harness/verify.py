@@ -210,7 +210,7 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
         run = dataclasses.replace(run, workspace=str(workspace.resolve()))
         app_env = base_environ() | app_settings(subject, options, workspace)
         app_env |= env | {"POSTHOG_VERIFY_MOCK_URL": mock.url}
-        run, app_env = _set_up(run, subject, options, workspace, app_env)
+        run, app_env = set_up(run, subject, options, workspace, app_env)
         if run.boot_failure is not None:  # the app's set-up failed: nothing to boot
             return dataclasses.replace(run, no_env_boot=no_env.result())
         process = AppProcess(
@@ -241,7 +241,7 @@ def app_settings(subject: Subject, options: Options, workspace: Path) -> dict[st
     return {name: expand_env(value, workspace.resolve()) for name, value in values.items()}
 
 
-def _import_root(subject: Subject, workspace: Path) -> Path | None:
+def import_root_in(subject: Subject, workspace: Path) -> Path | None:
     """A ``src/`` layout's import root inside the workspace (None: the root itself)."""
     root, found = Path(subject.app.root).resolve(), subject.location.import_root.resolve()
     if found == root or not found.is_relative_to(root):
@@ -249,12 +249,12 @@ def _import_root(subject: Subject, workspace: Path) -> Path | None:
     return workspace.resolve() / found.relative_to(root)
 
 
-def _set_up(
+def set_up(
     run: Run, subject: Subject, options: Options, workspace: Path, env: dict[str, str]
 ) -> tuple[Run, dict[str, str]]:
     """Run the app's set-up in ``workspace``; the Run records it (and a failure),
     and the app's env gains its import root."""
-    import_root = _import_root(subject, workspace)
+    import_root = import_root_in(subject, workspace)
     if import_root is not None:
         env = env | {
             "PYTHONPATH": os.pathsep.join(filter(None, (str(import_root), env.get("PYTHONPATH"))))
@@ -371,7 +371,7 @@ def _boot_without_env(
     env = base_environ() | app_settings(subject, options, workspace)
     env = {k: v for k, v in env.items() if k not in unset and not k.upper().startswith("POSTHOG")}
     # The same set-up as the main boot; a failure here shows in the boot that follows.
-    _, env = _set_up(Run(app=subject.app), subject, options, workspace, env)
+    _, env = set_up(Run(app=subject.app), subject, options, workspace, env)
     process = AppProcess(
         workspace,
         subject.location.target,

@@ -127,4 +127,18 @@ def dashboard() -> t.Any:
     if "uid" not in session:
         return redirect("/login")
     track("dashboard_viewed")
-    return "<h1>Your account</h1><a href='/logout'>Log out</a>"
+    return (
+        "<h1>Your account</h1><a href='/logout'>Log out</a>"
+        "<form method='post' action='/notes'><textarea name='text'></textarea>"
+        "<button>Save</button></form>"
+    )
+
+
+@app.post("/notes")
+def save_note() -> t.Any:
+    if "uid" not in session:
+        return redirect("/login")
+    analytics_props = {"length": len(request.form.get("text", ""))}  # never the text itself
+    distinct, props = who()
+    analytics.capture("note_saved", distinct_id=distinct, properties=props | analytics_props)
+    return redirect("/dashboard")

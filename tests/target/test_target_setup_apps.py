@@ -127,7 +127,11 @@ def test_the_env_file_gives_the_setting_instead(tmp_path: Path) -> None:
 def test_login_on_the_landing_page_is_found_by_the_crawl() -> None:
     run = verify_app(TARGET_APPS / "login_on_landing", name="login_on_landing")
     posts = [(x.step, x.path, x.status) for x in run.exchanges if x.method == "POST"]
-    assert posts == [("signup", "/members/new", 302), ("login", "/", 302)]
+    assert posts == [
+        ("signup", "/members/new", 302),
+        ("api_action", "/members/posts", 302),
+        ("login", "/", 302),
+    ]
     assert "login" not in run.steps_skipped
     assert _identified(run, "member_entered") == ["1"]
     verdicts = _verdicts(run)

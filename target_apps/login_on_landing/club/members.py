@@ -22,6 +22,7 @@ def routes(app: Flask) -> None:
     app.add_url_rule("/members/new", "new_member", new_member, methods=["GET", "POST"])
     app.add_url_rule("/members/logout", "leave", leave)
     app.add_url_rule("/lounge", "lounge", lounge)
+    app.add_url_rule("/members/posts", "post", post, methods=["POST"])
     app.add_url_rule("/about", "about", lambda: render_template("about.html"))
 
 
@@ -58,3 +59,10 @@ def lounge() -> t.Any:
         return redirect("/")
     record("lounge_viewed")
     return render_template("lounge.html")
+
+
+def post() -> t.Any:
+    if "member" not in session:
+        return redirect("/")
+    record("board_posted")  # who posted, never what
+    return redirect("/")

@@ -72,6 +72,15 @@ def logout() -> Response:
     return redirect("/")
 
 
+@bp.post("/api/notes")
+def add_note() -> tuple[dict[str, int], int]:
+    if not session.get("member_id"):
+        return {"error": 401}, 401
+    text = str((request.get_json(silent=True) or {}).get("text", ""))
+    tracker.event("note_added", length=len(text))  # metadata only, never the text
+    return {"length": len(text)}, 201
+
+
 @bp.get("/notebook")
 def notebook() -> str | Response:
     if not session.get("member_id"):

@@ -80,6 +80,15 @@ class Ledger(MethodView):
         return "<h1>Your ledger</h1>"
 
 
+class Entries(MethodView):
+    def post(self) -> t.Any:
+        if "person" not in session:
+            return {"error": "log in first"}, 401
+        body = request.get_json(silent=True) or {}
+        emit("entry_recorded")  # that an entry was made, never what it says
+        return {"saved": bool(body.get("text"))}, 201
+
+
 def register(app: Flask) -> None:
     for rule, view in (
         ("/", Home),
@@ -87,5 +96,6 @@ def register(app: Flask) -> None:
         ("/login", Login),
         ("/logout", Logout),
         ("/ledger", Ledger),
+        ("/api/entries", Entries),
     ):
         app.add_url_rule(rule, view_func=view.as_view(view.__name__.lower()))
