@@ -66,10 +66,17 @@ _DESTRUCTIVE = frozenset({"drop", "reset", "destroy", "delete", "clear", "wipe"}
 
 @dataclasses.dataclass(frozen=True)
 class PlannedCommand:
-    """A set-up command to run, and why (shown in reports)."""
+    """A set-up command to run, and why (shown in reports).
+
+    :param flask_app: ``FLASK_APP`` for this command when it is not the app the
+        harness boots: a command registered at module level on the app object
+        of another module (``apps.py``: ``apps = create_app()``,
+        ``apps.cli.add_command(init_db)``) exists only on that object.
+    """
 
     argv: tuple[str, ...]
     reason: str
+    flask_app: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +175,8 @@ def run_setup(
     """
     done: list[SetupCommand] = []
     for planned in commands:
-        outcome = runner(resolve_argv(planned.argv), workspace, env, timeout_s)
+        own = dict(env) | ({"FLASK_APP": planned.flask_app} if planned.flask_app else {})
+        outcome = runner(resolve_argv(planned.argv), workspace, own, timeout_s)
         done.append(
             SetupCommand(
                 command=planned.argv,
@@ -266,23 +274,43 @@ def init_db_command(root: Path) -> PlannedCommand | None:
     """A CLI command the app registers whose name says it creates the database."""
     trees = [(path, tree) for path in iter_source_files(root) if (tree := _parse(path))]
     # ``app.cli.add_command(fn)`` is often in another module than ``fn``.
-    added = {name: how for _, tree in trees for name, how in _added_commands(tree).items()}
+    added = {
+        name: found
+        for path, tree in trees
+        for name, found in _added_commands(tree, _module_name(path, root)).items()
+    }
     for path, tree in trees:
-        for argv, how in _cli_commands(tree, added):
+        for argv, how, flask_app in _cli_commands(tree, added, _module_name(path, root)):
             if creates_database(argv[-1]):
                 where = path.relative_to(root).as_posix()
                 reason = f"the app registers the CLI command {' '.join(argv)!r} ({how} in {where})"
-                return PlannedCommand(("flask", *argv), reason)
+                if flask_app:
+                    reason += f", on {flask_app}"
+                return PlannedCommand(("flask", *argv), reason, flask_app)
     return None
 
 
+def _module_name(path: Path, root: Path) -> str:
+    """``src/shop/cli.py`` -> ``shop.cli`` (a ``src/`` folder is an import root)."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[:1] == ["src"] and not (root / "src" / "__init__.py").is_file():
+        parts = parts[1:]
+    if parts[-1:] == ["__init__"]:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
 def _cli_commands(
-    tree: ast.Module, added: dict[str, str]
-) -> t.Iterator[tuple[tuple[str, ...], str]]:
-    """``(argv after flask, how it is registered)`` for each command a module registers:
-    ``@app.cli.command("x")``, ``@bp.cli.command("x")`` (under the blueprint's
-    group), ``@click.command("x")`` + ``app.cli.add_command(fn)``."""
+    tree: ast.Module, added: dict[str, tuple[str, str | None]], module: str
+) -> t.Iterator[tuple[tuple[str, ...], str, str | None]]:
+    """``(argv after flask, how it is registered, FLASK_APP or None)`` for each
+    command a module registers: ``@app.cli.command("x")``, ``@bp.cli.command("x")``
+    (under the blueprint's group), ``@click.command("x")`` + ``app.cli.add_command(fn)``.
+    A command registered at module level on a module-level app object belongs
+    to that object (``module:app``); one registered inside a function (a
+    factory, an ``init_app``) to whatever app the function is given: None."""
     groups = _blueprint_groups(tree)
+    top_level = {id(node) for node in tree.body}
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
@@ -294,11 +322,14 @@ def _cli_commands(
             name = _command_name(call, node.name)
             owner = func.value
             if isinstance(owner, ast.Attribute) and owner.attr == "cli":
-                group = groups.get(owner.value.id) if isinstance(owner.value, ast.Name) else None
+                app = owner.value.id if isinstance(owner.value, ast.Name) else None
+                group = groups.get(app) if app else None
                 argv = (group, name) if group else (name,)
-                yield argv, f"@{ast.unparse(func)}"
+                on_app = app if app and app not in groups and id(node) in top_level else None
+                yield argv, f"@{ast.unparse(func)}", f"{module}:{on_app}" if on_app else None
             elif isinstance(owner, ast.Name) and owner.id == "click" and node.name in added:
-                yield (name,), f"@click.command + {added[node.name]}"
+                how, flask_app = added[node.name]
+                yield (name,), f"@click.command + {how}", flask_app
 
 
 def _command_name(call: ast.Call | None, function: str) -> str:
@@ -338,12 +369,17 @@ def _blueprint_groups(tree: ast.Module) -> dict[str, str | None]:
     return groups
 
 
-def _added_commands(tree: ast.Module) -> dict[str, str]:
-    """Functions passed to ``<x>.cli.add_command(fn)``, with the call's text."""
-    added: dict[str, str] = {}
+def _added_commands(tree: ast.Module, module: str) -> dict[str, tuple[str, str | None]]:
+    """Functions passed to ``<x>.cli.add_command(fn)``: the call's text, and
+    ``module:x`` when the call is a module-level statement on a name."""
+    top_level = {id(stmt.value) for stmt in tree.body if isinstance(stmt, ast.Expr)}
+    added: dict[str, tuple[str, str | None]] = {}
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         if node.func.attr == "add_command" and node.args and isinstance(node.args[0], ast.Name):
-            added[node.args[0].id] = ast.unparse(node)
+            cli = node.func.value
+            app = cli.value if isinstance(cli, ast.Attribute) and cli.attr == "cli" else None
+            on_app = app.id if isinstance(app, ast.Name) and id(node) in top_level else None
+            added[node.args[0].id] = (ast.unparse(node), f"{module}:{on_app}" if on_app else None)
     return added

@@ -339,3 +339,60 @@ def test_python_forms_run_through_the_guard(tmp_path: Path) -> None:
         (0, "script ['a']"),
         (0, "module ['b']"),
     ]
+
+
+OTHER_MODULES_APP = {
+    "shop/__init__.py": """
+        from flask import Flask
+
+        def create_app():
+            return Flask(__name__)
+    """,
+    "manage.py": """
+        import click
+        from shop import create_app
+
+        application = create_app()
+
+        @click.command("init-db")
+        def init_db_command():
+            pass
+
+        application.cli.add_command(init_db_command)
+    """,
+}
+
+
+def test_a_command_on_another_modules_app_runs_with_that_app(tmp_path: Path) -> None:
+    """Seen in a public app: the factory's app has no init-db; the app object
+    ``manage.py`` builds at module level does, so FLASK_APP names that one."""
+    found = init_db_command(_write(tmp_path, OTHER_MODULES_APP))
+    assert found is not None
+    assert found.flask_app == "manage:application"
+    assert found.reason.endswith(", on manage:application")
+    seen: list[str] = []
+
+    def runner(
+        argv: t.Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float
+    ) -> CommandResult:
+        seen.append(env["FLASK_APP"])
+        return CommandResult(0, "", 0.1)
+
+    run_setup([found], tmp_path, setup_env({}, "shop:create_app"), runner=runner)
+    assert seen == ["manage:application"]
+
+
+def test_a_command_registered_inside_a_function_runs_with_the_booted_app(tmp_path: Path) -> None:
+    found = init_db_command(_write(tmp_path, CLICK_ADDED_ELSEWHERE))
+    assert found is not None
+    assert found.flask_app is None
+
+
+@pytest.mark.parametrize(
+    ("rel", "module"),
+    [("app.py", "app"), ("shop/__init__.py", "shop"), ("src/shop/cli.py", "shop.cli")],
+)
+def test_module_names(tmp_path: Path, rel: str, module: str) -> None:
+    from harness.target.setup import _module_name
+
+    assert _module_name(tmp_path / rel, tmp_path) == module
