@@ -36,6 +36,7 @@ import ast
 import contextlib
 import dataclasses
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -198,20 +199,34 @@ def setup_failure(records: t.Sequence[SetupCommand], timeout_s: float) -> BootFa
     if failed is None:
         return None
     shown = shlex.join(failed.command)
+    last = _telling_line(failed.output_tail)
     if failed.exit_code is None:
         what = f"did not finish within {timeout_s:g} s (killed)"
         fix = "raise --posthog-setup-timeout, or make the command faster"
     else:
         what = f"exited with code {failed.exit_code}"
         fix = "fix the command or the settings it needs ([env] or --posthog-env-file)"
-    last = next((ln for ln in reversed(failed.output_tail.splitlines()) if ln.strip()), "")
+    if last.startswith("ModuleNotFoundError"):
+        fix = "install the app's requirements where pytest runs (pip install -r requirements.txt)"
     cause = (
         f"the app's set-up command `{shown}` ({failed.reason}) {what}"
-        + (f": {last.strip()}" if last else "")
+        + (f": {last.rstrip('.')}" if last else "")
         + f". It is the app's set-up, not its PostHog integration: {fix}, or name the "
         "commands in posthog-verify.toml [setup] commands = [...] (commands = [] runs none)."
     )
     return BootFailure(Phase.BOOT, cause, app_raised=False, detail=failed.output_tail)
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*:")
+
+
+def _telling_line(output: str) -> str:
+    """The line that says why: the last exception line of a traceback
+    (``ModuleNotFoundError: No module named 'x'``), else the last line.
+    A CLI's "No such command" after a failed import hides the import error."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    raised = [ln for ln in lines if _EXCEPTION_LINE.match(ln)]
+    return raised[-1] if raised else (lines[-1] if lines else "")
 
 
 # -- zero-config: what a conventional app needs --------------------------------

@@ -63,10 +63,9 @@ def main(argv: list[str]) -> None:
         os.execvp(head, argv)
     _install_guard()
     if head == "flask":
-        from flask.cli import main as flask_main
+        from flask.cli import cli
 
-        sys.argv = ["flask", *rest]
-        flask_main()
+        cli.main(args=rest, prog_name="flask")
     else:
         _run_python(rest)
 

@@ -396,3 +396,22 @@ def test_module_names(tmp_path: Path, rel: str, module: str) -> None:
     from harness.target.setup import _module_name
 
     assert _module_name(tmp_path / rel, tmp_path) == module
+
+
+def test_the_import_error_behind_no_such_command_is_quoted(tmp_path: Path) -> None:
+    """Seen in a public app: ``flask init-db`` whose app fails to import ends
+    with click's "No such command"; the cause is the import, and the fix says so."""
+    code = (
+        "import sys\n"
+        "print('Error: While importing apps, an ImportError was raised:')\n"
+        "print('Traceback (most recent call last):')\n"
+        "print(\"ModuleNotFoundError: No module named 'flask_login'\")\n"
+        "print(\"Error: No such command 'init-db'.\")\n"
+        "sys.exit(2)\n"
+    )
+    failure = setup_failure(run_setup([_py(code)], tmp_path, {}, timeout_s=30), 30)
+    assert failure is not None
+    assert "exited with code 2: ModuleNotFoundError: No module named 'flask_login'." in (
+        failure.cause
+    )
+    assert "install the app's requirements where pytest runs" in failure.cause
