@@ -183,11 +183,21 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     shown = ", ".join(str(a) for a in apps[:3]) + (
         f" (+{len(apps) - 3} more)" if len(apps) > 3 else ""
     )
-    return [
+    lines = [
         f"posthog-verify {__version__}: {len(apps)} app(s): {shown} (from {settings.apps.source})",
         f"posthog-verify: server {settings.server.value} (from {settings.server.source}), "
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
     ]
+    if settings.env_file.value is not None:
+        lines.append(
+            f"posthog-verify: env file {settings.env_file.value} (from {settings.env_file.source})"
+        )
+    if settings.setup_timeout.source != "default":
+        lines.append(
+            f"posthog-verify: set-up timeout {settings.setup_timeout.value:g}s "
+            f"(from {settings.setup_timeout.source})"
+        )
+    return lines
 
 
 @pytest.hookimpl(tryfirst=True)

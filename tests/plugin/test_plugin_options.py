@@ -118,3 +118,22 @@ def test_the_env_file_reaches_every_app(
         "--posthog-verify", f"--posthog-app={app}", "-k", "boots and not without", "-p", "no:xdist"
     )
     result.assert_outcomes(passed=1, deselected=13)
+
+
+def test_header_names_the_env_file_and_set_up_timeout(
+    pytester: pytest.Pytester, reference_app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.path.joinpath("corpus.env").write_text("SECRET_KEY=x\n")
+    monkeypatch.setenv("POSTHOG_VERIFY_SETUP_TIMEOUT", "30")
+    result = pytester.runpytest_subprocess(
+        "--posthog-verify",
+        f"--posthog-app={reference_app}",
+        "--posthog-env-file=corpus.env",
+        "--collect-only",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "posthog-verify: env file corpus.env (from option)",
+            "posthog-verify: set-up timeout 30s (from env POSTHOG_VERIFY_SETUP_TIMEOUT)",
+        ]
+    )
