@@ -265,11 +265,17 @@ def set_up(
     records = run_setup(
         commands,
         workspace,
-        setup_env(env, subject.location.target),
+        setup_env(env, _flask_app(subject)),
         timeout_s=options.setup_timeout_s,
     )
     failure = setup_failure(records, options.setup_timeout_s)
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
+
+
+def _flask_app(subject: Subject) -> str:
+    """The target as ``FLASK_APP`` spells it, a factory's literal arguments included."""
+    location = subject.location
+    return location.target + (f"({location.call_args})" if location.call_args else "")
 
 
 def _drive_and_stop(

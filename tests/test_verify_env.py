@@ -14,6 +14,7 @@ from harness.verify import Options
 from harness.verify import Subject
 from harness.verify import app_settings
 from harness.verify import base_environ
+from harness.verify import find
 from harness.verify import injected_env
 
 
@@ -65,3 +66,13 @@ def test_app_settings_expand_workspace_and_the_manifest_wins(tmp_path: Path) -> 
         "SHARED": "manifest",
         "SECRET_KEY": str(tmp_path.resolve()),
     }
+
+
+def test_flask_app_keeps_a_factorys_literal_arguments(tmp_path: Path) -> None:
+    from harness.verify import _flask_app
+
+    (tmp_path / "app.py").write_text("def create_app(config):\n    pass\n")
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=app:create_app('production')\n")
+    subject = find(tmp_path, "x")
+    assert isinstance(subject, Subject)
+    assert _flask_app(subject) == "app:create_app('production')"
