@@ -40,20 +40,16 @@ from harness.scenario.crawl import fetcher
 from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
+from harness.target import setup
 from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
 from harness.target.manifest import ManifestError
-from harness.target.manifest import expand_env
 from harness.target.manifest import load_manifest
 from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
 from harness.target.setup import DEFAULT_TIMEOUT_S
-from harness.target.setup import run_setup
-from harness.target.setup import setup_commands
-from harness.target.setup import setup_env
-from harness.target.setup import setup_failure
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
@@ -235,47 +231,24 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
 
 
 def app_settings(subject: Subject, options: Options, workspace: Path) -> dict[str, str]:
-    """The app's own settings: the env file's, then its manifest's ``[env]``
-    (which wins), ``{workspace}`` expanded to this copy's path."""
-    values = dict(options.app_env) | (subject.manifest.env if subject.manifest else {})
-    return {name: expand_env(value, workspace.resolve()) for name, value in values.items()}
-
-
-def import_root_in(subject: Subject, workspace: Path) -> Path | None:
-    """A ``src/`` layout's import root inside the workspace (None: the root itself)."""
-    root, found = Path(subject.app.root).resolve(), subject.location.import_root.resolve()
-    if found == root or not found.is_relative_to(root):
-        return None
-    return workspace.resolve() / found.relative_to(root)
+    """The app's own settings (env file, then manifest ``[env]``) for this copy."""
+    return setup.app_settings(subject.manifest, options.app_env, workspace)
 
 
 def set_up(
     run: Run, subject: Subject, options: Options, workspace: Path, env: dict[str, str]
 ) -> tuple[Run, dict[str, str]]:
-    """Run the app's set-up in ``workspace``; the Run records it (and a failure),
-    and the app's env gains its import root."""
-    import_root = import_root_in(subject, workspace)
-    if import_root is not None:
-        env = env | {
-            "PYTHONPATH": os.pathsep.join(filter(None, (str(import_root), env.get("PYTHONPATH"))))
-        }
-    commands = setup_commands(Path(subject.app.root), subject.manifest)
-    if not commands:
-        return run, env
-    records = run_setup(
-        commands,
+    """The app's set-up in ``workspace`` (:mod:`harness.target.setup`): the Run
+    records it (and a failure); the env gains the app's import root."""
+    records, failure, env = setup.prepare(
+        Path(subject.app.root),
+        subject.manifest,
+        subject.location,
         workspace,
-        setup_env(env, _flask_app(subject)),
+        env,
         timeout_s=options.setup_timeout_s,
     )
-    failure = setup_failure(records, options.setup_timeout_s)
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
-
-
-def _flask_app(subject: Subject) -> str:
-    """The target as ``FLASK_APP`` spells it, a factory's literal arguments included."""
-    location = subject.location
-    return location.target + (f"({location.call_args})" if location.call_args else "")
 
 
 def _drive_and_stop(

@@ -55,6 +55,7 @@ from harness.target.observations import boot_failure_from
 from harness.target.observations import identified_in
 from harness.target.observations import parse_records
 from harness.target.process import Timeouts
+from harness.target.setup import import_root_in
 from harness.target.setup import setup_commands
 from harness.target.workspace import fresh_copy
 from harness.verify import Options
@@ -62,7 +63,6 @@ from harness.verify import Subject
 from harness.verify import app_settings
 from harness.verify import base_environ
 from harness.verify import find
-from harness.verify import import_root_in
 from harness.verify import new_run
 from harness.verify import set_up
 
@@ -113,7 +113,7 @@ def verify_in_process(
             subject.manifest,
             scenario,
             request_s,
-            import_root_in(subject, workspace),
+            import_root_in(Path(app_root), subject.location, workspace),
         )
         run = dataclasses.replace(_in_sandbox(subject, target), workspace=str(workspace.resolve()))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)

@@ -69,10 +69,10 @@ def test_app_settings_expand_workspace_and_the_manifest_wins(tmp_path: Path) -> 
 
 
 def test_flask_app_keeps_a_factorys_literal_arguments(tmp_path: Path) -> None:
-    from harness.verify import _flask_app
+    from harness.target.setup import flask_app
 
     (tmp_path / "app.py").write_text("def create_app(config):\n    pass\n")
     (tmp_path / ".flaskenv").write_text("FLASK_APP=app:create_app('production')\n")
     subject = find(tmp_path, "x")
     assert isinstance(subject, Subject)
-    assert _flask_app(subject) == "app:create_app('production')"
+    assert flask_app(subject.location) == "app:create_app('production')"

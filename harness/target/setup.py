@@ -50,10 +50,12 @@ from harness.run import BootFailure
 from harness.run import Phase
 from harness.run import SetupCommand
 from harness.static.walk import iter_source_files
+from harness.target.manifest import expand_env
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from harness.target.discovery import AppLocation
     from harness.target.manifest import Manifest
 
 #: Seconds each set-up command may run (``--posthog-setup-timeout``).
@@ -227,6 +229,60 @@ def _telling_line(output: str) -> str:
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
     raised = [ln for ln in lines if _EXCEPTION_LINE.match(ln)]
     return raised[-1] if raised else (lines[-1] if lines else "")
+
+
+# -- preparing a workspace: settings, import root, set-up -----------------------
+
+
+def app_settings(
+    manifest: Manifest | None, shared: Mapping[str, str], workspace: Path
+) -> dict[str, str]:
+    """The app's own settings: ``shared`` (the env file's), then its manifest's
+    ``[env]`` (which wins), ``{workspace}`` expanded to this copy's path."""
+    values = dict(shared) | (manifest.env if manifest else {})
+    return {name: expand_env(value, workspace.resolve()) for name, value in values.items()}
+
+
+def import_root_in(root: Path, location: AppLocation, workspace: Path) -> Path | None:
+    """A ``src/`` layout's import root inside the workspace (None: the root itself)."""
+    root, found = Path(root).resolve(), location.import_root.resolve()
+    if found == root or not found.is_relative_to(root):
+        return None
+    return workspace.resolve() / found.relative_to(root)
+
+
+def flask_app(location: AppLocation) -> str:
+    """The target as ``FLASK_APP`` spells it, a factory's literal arguments included."""
+    return location.target + (f"({location.call_args})" if location.call_args else "")
+
+
+def prepare(
+    root: Path,
+    manifest: Manifest | None,
+    location: AppLocation,
+    workspace: Path,
+    env: Mapping[str, str],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    runner: Runner = run_command,
+) -> tuple[tuple[SetupCommand, ...], BootFailure | None, dict[str, str]]:
+    """Everything the workspace needs before the boot, in one call.
+
+    :param env: the environment the app boots with (its settings and the
+        injected PostHog variables included).
+    :returns: the set-up commands run, the failure that stops the boot (or
+        None), and ``env`` with the import root on ``PYTHONPATH``.
+    """
+    env = dict(env)
+    import_root = import_root_in(root, location, workspace)
+    if import_root is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(import_root), env.get("PYTHONPATH"))))
+    commands = setup_commands(Path(root), manifest)
+    if not commands:
+        return (), None, env
+    child_env = setup_env(env, flask_app(location))
+    records = run_setup(commands, workspace, child_env, timeout_s=timeout_s, runner=runner)
+    return records, setup_failure(records, timeout_s), env
 
 
 # -- zero-config: what a conventional app needs --------------------------------
