@@ -105,6 +105,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SIZE",
         help="bytes of captured bodies and events the mock keeps per app. Default: 64M.",
     )
+    group.addoption(
+        "--posthog-env-file",
+        dest="posthog_env_file",
+        metavar="PATH",
+        help="a dotenv file of settings every app gets (DATABASE_URL, SECRET_KEY...); "
+        "{workspace} is the app's copy. An app's manifest [env] wins.",
+    )
+    group.addoption(
+        "--posthog-setup-timeout",
+        dest="posthog_setup_timeout",
+        type=settings_mod.parse_setup_timeout,
+        metavar="SECONDS",
+        help="deadline for each of an app's set-up commands ([setup], flask db upgrade). "
+        "Default: 120.",
+    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
@@ -114,6 +129,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("posthog_concurrency", "apps verified at once per process")
     parser.addini("posthog_workspace_limit", "disk an app's workspace copy may take")
     parser.addini("posthog_mock_limit", "bytes the mock keeps per app")
+    parser.addini("posthog_env_file", "dotenv file of settings every app gets")
+    parser.addini("posthog_setup_timeout", "deadline in seconds for each set-up command")
 
 
 def _workers(config: pytest.Config) -> int:
@@ -146,6 +163,8 @@ def pytest_configure(config: pytest.Config) -> None:
         timeouts=timeouts,
         mock_budget_bytes=settings.mock_limit.value,
         workspace_limit_bytes=settings.workspace_limit.value,
+        app_env=_env_file(settings.env_file.value),
+        setup_timeout_s=settings.setup_timeout.value,
     )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
@@ -161,6 +180,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.dist = "loadgroup"
 
 
+def _env_file(path: Path | None) -> dict[str, str]:
+    """The env file's settings; a bad file is a usage error naming the line."""
+    from harness.target.envfile import EnvFileError
+    from harness.target.envfile import load_env_file
+
+    if path is None:
+        return {}
+    try:
+        return load_env_file(path)
+    except EnvFileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     settings = config.stash.get(settings_key, None)
     if settings is None:
@@ -169,11 +201,21 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     shown = ", ".join(str(a) for a in apps[:3]) + (
         f" (+{len(apps) - 3} more)" if len(apps) > 3 else ""
     )
-    return [
+    lines = [
         f"posthog-verify {__version__}: {len(apps)} app(s): {shown} (from {settings.apps.source})",
         f"posthog-verify: server {settings.server.value} (from {settings.server.source}), "
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
     ]
+    if settings.env_file.value is not None:
+        lines.append(
+            f"posthog-verify: env file {settings.env_file.value} (from {settings.env_file.source})"
+        )
+    if settings.setup_timeout.source != "default":
+        lines.append(
+            f"posthog-verify: set-up timeout {settings.setup_timeout.value:g}s "
+            f"(from {settings.setup_timeout.source})"
+        )
+    return lines
 
 
 @pytest.hookimpl(tryfirst=True)

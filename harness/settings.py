@@ -55,6 +55,8 @@ class Settings:
     concurrency: Setting[int]
     workspace_limit: Setting[int] = Setting(DEFAULT_LIMIT_BYTES, "default")
     mock_limit: Setting[int] = Setting(DEFAULT_BUDGET_BYTES, "default")
+    env_file: Setting[Path | None] = Setting(None, "default")
+    setup_timeout: Setting[float] = Setting(120.0, "default")
 
 
 def parse_timeout(text: str) -> float:
@@ -115,6 +117,19 @@ def parse_size(text: str, flag: str = "--posthog-workspace-limit") -> int:
 
 def parse_mock_limit(text: str) -> int:
     return parse_size(text, "--posthog-mock-limit")
+
+
+def parse_setup_timeout(text: str) -> float:
+    """``--posthog-setup-timeout`` type: seconds per set-up command, a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise pytest.UsageError(
+            f"--posthog-setup-timeout: expected a positive number of seconds, got {text!r}"
+        )
+    return value
 
 
 def _pick(
@@ -214,5 +229,22 @@ def resolve(config: pytest.Config) -> Settings:
             "POSTHOG_VERIFY_MOCK_LIMIT",
             parse_mock_limit,
             DEFAULT_BUDGET_BYTES,
+        ),
+        # Relative to where pytest runs, as --posthog-app is.
+        env_file=_pick(
+            config,
+            "posthog_env_file",
+            "posthog_env_file",
+            "POSTHOG_VERIFY_ENV_FILE",
+            lambda text: base / text,
+            None,
+        ),
+        setup_timeout=_pick(
+            config,
+            "posthog_setup_timeout",
+            "posthog_setup_timeout",
+            "POSTHOG_VERIFY_SETUP_TIMEOUT",
+            parse_setup_timeout,
+            120.0,
         ),
     )

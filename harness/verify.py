@@ -38,10 +38,12 @@ from harness.scenario import drive
 from harness.scenario import load_scenario
 from harness.scenario import make_canaries
 from harness.scenario import make_identity
-from harness.scenario import plan
 from harness.scenario.canary import typed_values
+from harness.scenario.crawl import fetcher
+from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
+from harness.target import setup
 from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
 from harness.target.manifest import ManifestError
@@ -50,6 +52,7 @@ from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
+from harness.target.setup import DEFAULT_TIMEOUT_S
 from harness.target.workspace import DEFAULT_LIMIT_BYTES
 from harness.target.workspace import WorkspaceTooLarge
 from harness.target.workspace import clone
@@ -60,6 +63,7 @@ if t.TYPE_CHECKING:
     from harness.run import ProcessOutcome
     from harness.run import StaticFacts
     from harness.scenario import Identity
+    from harness.scenario import Plan
     from harness.target.discovery import AppLocation
     from harness.target.manifest import Manifest
     from harness.target.observations import Observations
@@ -92,6 +96,10 @@ class Options:
     environ: t.Mapping[str, str] = dataclasses.field(default_factory=snapshot)
     mock_budget_bytes: int = DEFAULT_BUDGET_BYTES  # what the mock keeps per app
     workspace_limit_bytes: int = DEFAULT_LIMIT_BYTES  # what a workspace copy may take
+    #: ``--posthog-env-file``'s settings, given to every app (its manifest's ``[env]`` wins).
+    app_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: the deadline of each set-up command (``--posthog-setup-timeout``).
+    setup_timeout_s: float = DEFAULT_TIMEOUT_S
 
 
 def injected_env(
@@ -222,10 +230,15 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
         assert run.canaries is not None
         probe = run.canaries.probe
         run = dataclasses.replace(run, workspace=str(workspace.resolve()))
+        app_env = base_environ(options.environ) | app_settings(subject, options, workspace)
+        app_env |= env | {"POSTHOG_VERIFY_MOCK_URL": mock.url}
+        run, app_env = set_up(run, subject, options, workspace, app_env)
+        if run.boot_failure is not None:  # the app's set-up failed: nothing to boot
+            return dataclasses.replace(run, no_env_boot=no_env.result())
         process = AppProcess(
             workspace,
             subject.location.target,
-            base_environ(options.environ) | env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
+            app_env,
             tmp / "main.log",
             server=options.server,
             probe_token=probe,
@@ -271,6 +284,27 @@ def over_budget(store: CaptureStore) -> tuple[str, ...]:
     return tuple(f"{check}: {overflow}; {fix}" for check in _READ_EVENTS)
 
 
+def app_settings(subject: Subject, options: Options, workspace: Path) -> dict[str, str]:
+    """The app's own settings (env file, then manifest ``[env]``) for this copy."""
+    return setup.app_settings(subject.manifest, options.app_env, workspace)
+
+
+def set_up(
+    run: Run, subject: Subject, options: Options, workspace: Path, env: dict[str, str]
+) -> tuple[Run, dict[str, str]]:
+    """The app's set-up in ``workspace`` (:mod:`harness.target.setup`): the Run
+    records it (and a failure); the env gains the app's import root."""
+    records, failure, env = setup.prepare(
+        Path(subject.app.root),
+        subject.manifest,
+        subject.location,
+        workspace,
+        env,
+        timeout_s=options.setup_timeout_s,
+    )
+    return dataclasses.replace(run, setup=records, boot_failure=failure), env
+
+
 def _drive_and_stop(
     run: Run,
     process: AppProcess,
@@ -283,7 +317,7 @@ def _drive_and_stop(
         base_url = process.start()
     except BootError as exc:
         return dataclasses.replace(run, boot_failure=exc.failure, process=exc.outcome)
-    steps = plan(load_scenario(options.scenario), process.records().routes, manifest)
+    steps = _plan(base_url, process, manifest, options)
     assert run.canaries is not None
 
     def identified_as(index: int) -> str | None:
@@ -321,6 +355,19 @@ def _drive_and_stop(
         steps_incomplete=dict(result.incomplete),
         harness_errors=run.harness_errors + _unreachable(result.exchanges, observed),
     )
+
+
+def _plan(base_url: str, process: AppProcess, manifest: Manifest | None, options: Options) -> Plan:
+    """The scenario on the app's routes; a crawl from ``/`` (its own visitor)
+    finds the signup and login forms no route name gives away."""
+    crawler = HttpTransport(base_url)
+    try:
+        fetch = fetcher(crawler, options.timeouts.request_s)
+        return plan_app(
+            load_scenario(options.scenario), process.records().routes, manifest, fetch=fetch
+        )
+    finally:
+        crawler.close()
 
 
 def _unreachable(exchanges: tuple[Exchange, ...], observed: Observations) -> tuple[str, ...]:
@@ -365,7 +412,10 @@ def _boot_without_env(
 ) -> NoEnvBoot:
     """Boot the second workspace with every PostHog variable unset and ask for ``/``."""
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
-    env = {k: v for k, v in base_environ(options.environ).items() if k not in unset}
+    env = base_environ(options.environ) | app_settings(subject, options, workspace)
+    env = {k: v for k, v in env.items() if k not in unset and not k.upper().startswith("POSTHOG")}
+    # The same set-up as the main boot; a failure here shows in the boot that follows.
+    _, env = set_up(Run(app=subject.app), subject, options, workspace, env)
     process = AppProcess(
         workspace,
         subject.location.target,

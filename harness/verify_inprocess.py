@@ -33,6 +33,7 @@ import types
 import typing as t
 from pathlib import Path
 
+from harness.capture import CaptureServer
 from harness.capture.intercept import intercept
 from harness.environ import snapshot
 from harness.run import AppRef
@@ -42,25 +43,32 @@ from harness.run import Run
 from harness.scenario import FlaskClientTransport
 from harness.scenario import drive
 from harness.scenario import load_scenario
-from harness.scenario import plan
 from harness.scenario import routes_from_app
+from harness.scenario.crawl import fetcher
+from harness.scenario.plan import plan_app
 from harness.serve import BootFailed
 from harness.serve import add_probe_routes
 from harness.target.inprocess import isolated_import
+from harness.target.instrument import MOCK_URL_ENV
 from harness.target.instrument import Instrumentation
 from harness.target.instrument import ListSink
 from harness.target.observations import boot_failure_from
 from harness.target.observations import identified_in
 from harness.target.observations import parse_records
 from harness.target.process import Timeouts
+from harness.target.setup import import_root_in
+from harness.target.setup import setup_commands
 from harness.target.workspace import DEFAULT_LIMIT_BYTES
 from harness.target.workspace import WorkspaceTooLarge
 from harness.target.workspace import fresh_copy
+from harness.verify import Options
 from harness.verify import Subject
+from harness.verify import app_settings
 from harness.verify import base_environ
 from harness.verify import find
 from harness.verify import new_run
 from harness.verify import over_budget
+from harness.verify import set_up
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -110,7 +118,14 @@ def verify_in_process(
         except WorkspaceTooLarge as exc:  # the environment's to fix: error, not the app's fail
             failure = BootFailure(Phase.DISCOVER, str(exc))
             return Run(app=subject.app, mode=MODE, boot_failure=failure)
-        target = _Target(workspace, subject.location, subject.manifest, scenario, request_s)
+        target = _Target(
+            workspace,
+            subject.location,
+            subject.manifest,
+            scenario,
+            request_s,
+            import_root_in(Path(app_root), subject.location, workspace),
+        )
         run = dataclasses.replace(_in_sandbox(subject, target), workspace=str(workspace.resolve()))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
 
@@ -124,15 +139,20 @@ class _Target:
     manifest: Manifest | None
     scenario: str
     request_s: float
+    import_root: Path | None = None  # a src/ layout's, inside the workspace
 
 
 def _in_sandbox(subject: Subject, target: _Target) -> Run:
     """Boot, drive and flush with every process-wide change undone on the way out."""
     run, identity, env = new_run(subject, mode=MODE, mock_host=MOCK_HOST)
+    app_env = base_environ(snapshot()) | app_settings(subject, Options(), target.workspace) | env
+    run = _set_up(run, subject, target, app_env)
+    if run.boot_failure is not None:  # the app's set-up failed: nothing to import
+        return run
     sink = ListSink()
     instrumentation = Instrumentation(target.workspace, sink)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_environment(base_environ(snapshot()) | env))
+        stack.enter_context(_environment(app_env))
         stack.enter_context(_sdk_state())
         stack.enter_context(_diverted_atexit())
         clients = stack.enter_context(_tracked_clients())
@@ -153,6 +173,8 @@ def _boot_and_drive(
     instrumentation: Instrumentation,
 ) -> Run:
     assert run.canaries is not None
+    if target.import_root is not None:
+        stack.enter_context(_on_sys_path(target.import_root))
     try:
         # isolated_import wraps wsgi_app with the instrumentation (step header).
         flask_app = stack.enter_context(
@@ -162,7 +184,9 @@ def _boot_and_drive(
         return dataclasses.replace(run, boot_failure=boot_failure_from(failed.fields))
     stack.callback(_disconnect_signals, flask_app)
     add_probe_routes(flask_app, run.canaries.probe, instrumentation)
-    steps = plan(load_scenario(target.scenario), routes_from_app(flask_app), target.manifest)
+    fetch = fetcher(FlaskClientTransport(flask_app), target.request_s)
+    routes = routes_from_app(flask_app)
+    steps = plan_app(load_scenario(target.scenario), routes, target.manifest, fetch=fetch)
     sink = t.cast(ListSink, instrumentation.sink)
 
     def identified_as(index: int) -> str | None:
@@ -187,6 +211,28 @@ def _boot_and_drive(
         steps_skipped=dict(steps.skipped) | dict(result.skipped),
         steps_incomplete=dict(result.incomplete),
     )
+
+
+def _set_up(run: Run, subject: Subject, target: _Target, env: dict[str, str]) -> Run:
+    """The app's set-up, in a child process as in server mode: behind the
+    network guard, its PostHog traffic going to a mock of its own (not judged)."""
+    if not setup_commands(Path(subject.app.root), subject.manifest):
+        return run
+    with CaptureServer() as mock:
+        env = env | {MOCK_URL_ENV: mock.url}
+        run, _ = set_up(run, subject, Options(), target.workspace, env)
+    return run
+
+
+@contextlib.contextmanager
+def _on_sys_path(folder: Path) -> Iterator[None]:
+    """``folder`` first on ``sys.path`` while active (a src/ layout's import root)."""
+    saved = list(sys.path)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def _with_observations(

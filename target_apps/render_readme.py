@@ -46,6 +46,12 @@ patch back. A variant does not inherit its base's own test suite (`tests/`,
 The verdicts below are the contract, kept in `expectations.toml` (this file is
 generated from it: `python target_apps/render_readme.py`). Ground truth, proven
 without the harness, lives in `tests/target_apps/test_corpus_ground_truth.py`.
+
+The `setup_*`, `login_on_landing` and `src_layout_env` apps are whole apps in
+shapes of their own (what real apps need on a first run: their migrations, an
+init command, forms where no route name says so, a `src/` layout and a required
+setting); each says in `ground_truth` why the ground-truth driver does not
+drive it, and `tests/target/test_target_setup_apps.py` asserts their evidence.
 """
 
 

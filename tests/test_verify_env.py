@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+import typing as t
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,11 @@ import pytest
 from harness.environ import snapshot
 from harness.run import StaticFacts
 from harness.target.manifest import Manifest
+from harness.verify import Options
+from harness.verify import Subject
+from harness.verify import app_settings
 from harness.verify import base_environ
+from harness.verify import find
 from harness.verify import injected_env
 
 
@@ -46,3 +52,28 @@ def test_the_parent_environment_reaches_the_app_without_what_steers_it(
     assert "FLASK_APP" not in env
     assert env["FLASK_SECRET_KEY"] == "app-config"
     assert env["DATABASE_URL"] == "sqlite://"
+
+
+def test_app_settings_expand_workspace_and_the_manifest_wins(tmp_path: Path) -> None:
+    manifest = Manifest(
+        source=tmp_path / "posthog-verify.toml",
+        env={"DATABASE_URL": "sqlite:///{workspace}/app.db", "SHARED": "manifest"},
+    )
+    subject = t.cast(Subject, types.SimpleNamespace(manifest=manifest))
+    options = Options(app_env={"SHARED": "env file", "SECRET_KEY": "{workspace}"})
+    env = app_settings(subject, options, tmp_path)
+    assert env == {
+        "DATABASE_URL": f"sqlite:///{tmp_path.resolve()}/app.db",
+        "SHARED": "manifest",
+        "SECRET_KEY": str(tmp_path.resolve()),
+    }
+
+
+def test_flask_app_keeps_a_factorys_literal_arguments(tmp_path: Path) -> None:
+    from harness.target.setup import flask_app
+
+    (tmp_path / "app.py").write_text("def create_app(config):\n    pass\n")
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=app:create_app('production')\n")
+    subject = find(tmp_path, "x")
+    assert isinstance(subject, Subject)
+    assert flask_app(subject.location) == "app:create_app('production')"

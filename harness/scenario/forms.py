@@ -29,6 +29,7 @@ if t.TYPE_CHECKING:
 # Inputs a browser never submits as data.
 _UNSUBMITTED_TYPES = frozenset({"file", "image", "reset", "button"})
 _SUBMIT_TYPES = frozenset({"submit"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "legend"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +75,13 @@ class Form:
     submits: tuple[SubmitButton, ...] = ()
     enctype: str = "application/x-www-form-urlencoded"
     form_id: str = ""
+    #: what the form says it is for: the nearest heading before it, its own
+    #: headings and legends, and its submit buttons' text (``"Sign up Create account"``).
+    #: Labels and paragraphs are left out: a login form's "New here? Sign up" hint
+    #: must not make it a signup. (Descriptions, not identity: not compared.)
+    text: str = dataclasses.field(default="", compare=False)
+    #: the submit buttons' own text and values (``"Create account"``).
+    submit_text: str = dataclasses.field(default="", compare=False)
 
     def field_types(self) -> list[str]:
         return [field.type for field in self.fields]
@@ -114,18 +122,29 @@ class _FormParser(HTMLParser):
         self._select: dict[str, t.Any] | None = None
         self._option: dict[str, t.Any] | None = None
         self._textarea: dict[str, t.Any] | None = None
+        self._text: list[str] = []
+        self._submit_text: list[str] = []
+        self._in_button = False
+        self._heading: list[str] | None = None  # inside an h1-h6 or legend
+        self._last_heading = ""  # the latest heading outside any form
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {key: value or "" for key, value in attrs}
+        if tag in _HEADINGS:
+            self._heading = []
         if tag == "form":
             self._close_form()
             self._form = attributes
+            self._text = [self._last_heading] if self._last_heading else []
         elif self._form is None:
             return
         elif tag == "input":
             self._input(attributes)
+            self._words(attributes)
         elif tag == "button":
-            if attributes.get("type", "submit").lower() == "submit" and attributes.get("name"):
+            is_submit = attributes.get("type", "submit").lower() == "submit"
+            self._in_button = is_submit
+            if is_submit and attributes.get("name"):
                 self._submits.append(SubmitButton(attributes["name"], attributes.get("value", "")))
         elif tag == "select" and "disabled" not in attributes:
             self._select = {"attrs": attributes, "options": [], "selected": None}
@@ -140,13 +159,34 @@ class _FormParser(HTMLParser):
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
 
+    def _words(self, attrs: dict[str, str]) -> None:
+        """A submit input's visible words: its value."""
+        kind = attrs.get("type", "text").lower()
+        if kind in ("submit", "image") and attrs.get("value"):
+            self._text.append(attrs["value"])
+            self._submit_text.append(attrs["value"])
+
     def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading.append(data)
+        if self._form is not None and self._in_button:
+            self._text.append(data)
+            self._submit_text.append(data)
         if self._option is not None:
             self._option["text"] += data
         if self._textarea is not None:
             self._textarea["text"] += data
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "button":
+            self._in_button = False
+        if tag in _HEADINGS and self._heading is not None:
+            heading = " ".join("".join(self._heading).split())
+            if self._form is not None:
+                self._text.append(heading)
+            else:
+                self._last_heading = heading
+            self._heading = None
         if tag == "form":
             self._close_form()
         elif tag == "option":
@@ -219,9 +259,12 @@ class _FormParser(HTMLParser):
                 submits=tuple(self._submits),
                 enctype=attrs.get("enctype") or "application/x-www-form-urlencoded",
                 form_id=attrs.get("id", ""),
+                text=" ".join(" ".join(self._text).split()),
+                submit_text=" ".join(" ".join(self._submit_text).split()),
             )
         )
         self._form, self._fields, self._submits = None, [], []
+        self._text, self._submit_text, self._in_button = [], [], False
 
 
 def find_forms(html: str, base_path: str) -> list[Form]:
@@ -416,3 +459,55 @@ def choose_form(forms: t.Sequence[Form], purpose: str) -> Form | None:
         return next((f for f in forms if _action_words(f) & {"logout", "signout"}), None)
     scored = [(s, -i, form) for i, form in enumerate(forms) if (s := _content_score(form)) > 0]
     return max(scored, key=lambda item: item[:2])[2] if scored else None
+
+
+# -- what a form is for, from its fields and its wording ----------------------
+
+_SIGNUP_WORDING = frozenset({"signup", "register", "registration", "createaccount", "join"})
+_LOGIN_WORDING = frozenset({"login", "signin", "logon"})
+_PERSONAL_KINDS = frozenset({"name", "first_name", "last_name", "phone", "address"})
+
+
+def _wording(text: str) -> set[str]:
+    """``"Create an account"`` -> ``{'create', 'account', 'createaccount', ...}``;
+    articles dropped so "create an account" and "sign-up" read as one word."""
+    parts = [w for w in tokens(text) if w not in ("a", "an", "your", "the", "my", "new")]
+    return _joined(parts)
+
+
+def _says(text: str) -> str | None:
+    """``signup``, ``login``, or None when ``text`` says neither (or both)."""
+    words = _wording(text)
+    signup, login = bool(words & _SIGNUP_WORDING), bool(words & _LOGIN_WORDING)
+    if signup != login:
+        return "signup" if signup else "login"
+    return None
+
+
+def form_role(form: Form) -> tuple[str, str] | None:
+    """Whether a form signs a user up or logs one in, and why; None for
+    neither (no password beside an email or username field).
+
+    The fields decide first: a second password (a confirmation) or a
+    personal field (name, phone, address) beside the credentials is a signup.
+    Otherwise the wording does: the submit button's text, then the action's
+    path, then all the form's words ("sign up", "register", "create account"
+    against "log in", "sign in"). A form that says nothing either way logs in.
+    """
+    if not form.asks_for_credentials:
+        return None
+    kinds = [field_kind(f) for f in form.fields if f.type != "hidden"]
+    if kinds.count("password") >= 2:
+        return "signup", "a second password field (a confirmation)"
+    personal = sorted(_PERSONAL_KINDS & {k for k in kinds if k})
+    if personal:
+        return "signup", f"a {personal[0].replace('_', ' ')} field beside the credentials"
+    for source, text in (
+        ("its submit button", form.submit_text),
+        ("its action", form.action.split("?")[0]),
+        ("its heading", form.text),
+    ):
+        said = _says(text)
+        if said is not None:
+            return said, f"{source} says {text[:60]!r}"
+    return "login", "a password beside an email or username, nothing saying sign up"

@@ -16,6 +16,13 @@ convention for every step with that role; ``[[steps]]`` replace the scenario
 step of the same name or are appended after the default steps (as the manifest
 format documents); ``[errors] paths`` become one ``error`` step each. Manifest
 paths are sent even when no rule matches them: the user named them.
+
+When no rule places signup or login, :func:`plan_app` crawls the pages a
+visitor reaches from ``/`` (:mod:`harness.scenario.crawl`) and places the step
+on the page that shows such a form (a login form on the landing page)::
+
+    planned = plan_app(load_scenario(), routes, manifest, fetch=fetcher(transport, 5.0))
+    planned.crawled.forms["login"].page     # "/"
 """
 
 from __future__ import annotations
@@ -25,11 +32,15 @@ import itertools
 import re
 import typing as t
 
+from harness.scenario.crawl import CrawlResult
+from harness.scenario.crawl import crawl
 from harness.scenario.forms import tokens
 
 if t.TYPE_CHECKING:
     from flask import Flask
 
+    from harness.scenario.crawl import Fetch
+    from harness.scenario.crawl import FoundForm
     from harness.scenario.load import Scenario
     from harness.scenario.load import Step
     from harness.target.manifest import FormSpec
@@ -127,11 +138,13 @@ class PlannedStep:
 
 
 class Plan(list[PlannedStep]):
-    """The planned steps in order, plus ``skipped``: step name -> why."""
+    """The planned steps in order, plus ``skipped``: step name -> why, and
+    ``crawled``: what the crawl read when it ran (None when it did not)."""
 
     def __init__(self, steps: t.Iterable[PlannedStep] = (), skipped: dict[str, str] | None = None):
         super().__init__(steps)
         self.skipped: dict[str, str] = dict(skipped or {})
+        self.crawled: CrawlResult | None = None
 
 
 def _find(routes: t.Sequence[Route], path: str, method: str, *, literal: bool) -> Route | None:
@@ -322,8 +335,19 @@ def _skip_reason(step: Step) -> str:
     return f"the app has no route for {step.name} (tried {shown})"
 
 
+def _from_crawl(step: Step, found: t.Mapping[str, FoundForm]) -> PlannedStep | None:
+    """The page the crawl found the step's form on: GET it, fill that form."""
+    form = found.get(step.role or "")
+    if form is None:
+        return None
+    return _base(step, method="GET", path=form.page, form=True, why=f"crawl: {form.describe()}")
+
+
 def _plan_step(
-    step: Step, routes: t.Sequence[Route], manifest: Manifest | None
+    step: Step,
+    routes: t.Sequence[Route],
+    manifest: Manifest | None,
+    found: t.Mapping[str, FoundForm],
 ) -> list[PlannedStep] | str:
     """The planned steps for one scenario step, or why there are none."""
     if step.from_manifest == "errors":
@@ -332,7 +356,11 @@ def _plan_step(
     if spec is not None:
         assert manifest is not None
         return [_from_manifest_form(step, spec, manifest.label)]
-    planned = _from_variants(step, routes) or _from_convention(step, routes)
+    planned = (
+        _from_variants(step, routes)
+        or _from_convention(step, routes)
+        or (_from_crawl(step, found) if step.role in _FORM_ROLES else None)
+    )
     if planned is None and step.always:
         variant = step.variants[0]
         planned = _base(
@@ -347,8 +375,18 @@ def _plan_step(
     return [planned] if planned else _skip_reason(step)
 
 
-def plan(scenario: Scenario, routes: t.Sequence[Route], manifest: Manifest | None = None) -> Plan:
-    """Place every step of ``scenario`` on ``routes``; see the module docs."""
+def plan(
+    scenario: Scenario,
+    routes: t.Sequence[Route],
+    manifest: Manifest | None = None,
+    found: t.Mapping[str, FoundForm] | None = None,
+) -> Plan:
+    """Place every step of ``scenario`` on ``routes``; see the module docs.
+
+    :param found: role -> the form a crawl found (:func:`plan_app` passes it):
+        the fallback for a signup or login step no rule places.
+    """
+    found = found or {}
     overrides = {spec.name: spec for spec in (manifest.steps if manifest else ())}
     label = manifest.label if manifest else ""
     result = Plan()
@@ -356,10 +394,44 @@ def plan(scenario: Scenario, routes: t.Sequence[Route], manifest: Manifest | Non
         if step.name in overrides:
             result.append(_from_manifest_step(overrides.pop(step.name), label))
             continue
-        outcome = _plan_step(step, routes, manifest)
+        outcome = _plan_step(step, routes, manifest, found)
         if isinstance(outcome, str):
             result.skipped[step.name] = outcome
         else:
             result.extend(outcome)
     result.extend(_from_manifest_step(spec, label) for spec in overrides.values())
     return result
+
+
+def unplaced_roles(planned: Plan, scenario: Scenario) -> tuple[str, ...]:
+    """The signup/login roles whose steps no rule (and no manifest) placed."""
+    return tuple(
+        dict.fromkeys(
+            step.role
+            for step in scenario.steps
+            if step.role in _FORM_ROLES and step.name in planned.skipped
+        )
+    )
+
+
+def plan_app(
+    scenario: Scenario,
+    routes: t.Sequence[Route],
+    manifest: Manifest | None,
+    *,
+    fetch: Fetch,
+) -> Plan:
+    """:func:`plan`, then, if signup or login found no route, a crawl from ``/``
+    for their forms and a second plan with what it found. A step still
+    unplaced says what the crawl read."""
+    planned = plan(scenario, routes, manifest)
+    missing = unplaced_roles(planned, scenario)
+    if not missing:
+        return planned
+    result = crawl(fetch)
+    replanned = plan(scenario, routes, manifest, found=result.forms)
+    for step in scenario.steps:
+        if step.role in missing and step.name in replanned.skipped:
+            replanned.skipped[step.name] += f"; no {step.role} form on the {result.summary()}"
+    replanned.crawled = result
+    return replanned

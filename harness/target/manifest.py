@@ -2,7 +2,9 @@
 
 Zero-config must work for a conventional app; the manifest is for the rest. It
 names the app, the signup/login/logout routes and their form fields, extra
-scenario steps, routes that raise, and checks to skip with a reason::
+scenario steps, routes that raise, checks to skip with a reason, the app's own
+settings (``[env] DATABASE_URL = "sqlite:///{workspace}/app.db"``) and the
+set-up commands to run before the boot (``[setup] commands = [...]``)::
 
     manifest = load_manifest(Path("my_app"))   # None when the app has none
     if manifest and manifest.signup:
@@ -18,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import shlex
 import tomllib
 import typing as t
 from pathlib import Path
@@ -35,12 +38,20 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STEP_KINDS = ("browse", "api", "other")
 EXPECTS = ("2xx", "3xx", "4xx", "5xx", "any")
 
-_TOP_KEYS = ("app", "signup", "login", "logout", "steps", "errors", "skip", "env")
+_TOP_KEYS = ("app", "signup", "login", "logout", "steps", "errors", "skip", "env", "setup")
 _FORM_KEYS = ("path", "method", "fields", "json")
 _STEP_KEYS = ("name", "method", "path", "fields", "json", "headers", "kind", "expect")
 _DEFAULT_METHOD = {"signup": "POST", "login": "POST", "logout": "GET"}
 # "{{" and "}}" are literal braces; "{name}" is a placeholder.
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_LISTS = ("token", "host")
+_ENV_PLACEHOLDER_RE = re.compile(r"(?<!\{)\{([^{}]*)\}(?!\})")
+_SETUP_SHAPE = (
+    "'commands' must be an array of commands, each a string "
+    '("flask db upgrade") or an array of strings (["flask", "db", "upgrade"])'
+)
+#: Placeholders an ``[env]`` value may use.
+ENV_PLACEHOLDERS = ("workspace",)
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*(\(.*\))?)?$")
 _TOML_POS_RE = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
@@ -131,6 +142,12 @@ class Manifest:
     #: PostHog setup reads, when the source does not show them plainly.
     env_token: tuple[str, ...] = ()
     env_host: tuple[str, ...] = ()
+    #: ``[env] NAME = "value"``: the app's own settings (``DATABASE_URL``...),
+    #: ``{workspace}`` standing for the workspace copy's path (see :func:`expand_env`).
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: ``[setup] commands``: argv lists to run before the boot; None when the
+    #: table is absent (zero-config detection applies), ``()`` to run nothing.
+    setup: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def label(self) -> str:
@@ -231,6 +248,8 @@ class _Validator:
             skip=self.skip(data.get("skip", {})),
             env_token=self.env_names(data.get("env", {}), "token"),
             env_host=self.env_names(data.get("env", {}), "host"),
+            env=self.env_values(data.get("env", {})),
+            setup=self.setup(data.get("setup")),
         )
 
     def check_keys(self, section: str, table: dict[str, t.Any], allowed: tuple[str, ...]) -> None:
@@ -368,7 +387,6 @@ class _Validator:
 
     def env_names(self, value: t.Any, key: str) -> tuple[str, ...]:
         table = self.table("env", value)
-        self.check_keys("env", table, ("token", "host"))
         names = table.get(key, [])
         valid = isinstance(names, list) and all(
             isinstance(n, str) and _ENV_NAME_RE.match(n) for n in names
@@ -377,6 +395,58 @@ class _Validator:
             self.fail("env", key, f"'{key}' must be an array of environment variable names")
         return tuple(names)
 
+    def env_values(self, value: t.Any) -> dict[str, str]:
+        """Every ``[env]`` key but ``token``/``host``: a variable and its value."""
+        values: dict[str, str] = {}
+        for name, item in self.table("env", value).items():
+            if name in _ENV_LISTS:
+                continue
+            if not _ENV_NAME_RE.match(name):
+                self.fail("env", name, f"'{name}' is not an environment variable name")
+            if not isinstance(item, str):
+                self.fail(
+                    "env",
+                    name,
+                    f"'{name}' must be a string (quote it: {name} = \"{item}\"), got {_type(item)}",
+                )
+            unknown = [p for p in _ENV_PLACEHOLDER_RE.findall(item) if p not in ENV_PLACEHOLDERS]
+            if unknown:
+                self.fail(
+                    "env",
+                    name,
+                    f"'{name}' uses unknown placeholder '{{{unknown[0]}}}'; known: "
+                    + ", ".join(f"{{{p}}}" for p in ENV_PLACEHOLDERS)
+                    + " (write {{ and }} for literal braces)",
+                )
+            values[name] = item
+        return values
+
+    def setup(self, value: t.Any) -> tuple[tuple[str, ...], ...] | None:
+        """``[setup] commands``: strings (split as a shell would, run without
+        one) or argv lists of strings."""
+        if value is None:
+            return None
+        table = self.table("setup", value)
+        self.check_keys("setup", table, ("commands",))
+        commands = table.get("commands", [])
+        if not isinstance(commands, list):
+            self.fail("setup", "commands", _SETUP_SHAPE + f", got {_type(commands)}")
+        return tuple(self.command(item) for item in commands)
+
+    def command(self, item: t.Any) -> tuple[str, ...]:
+        if isinstance(item, str):
+            try:
+                argv = shlex.split(item)
+            except ValueError as exc:
+                self.fail("setup", "commands", f"cannot split {item!r}: {exc}")
+        elif isinstance(item, list) and all(isinstance(part, str) for part in item):
+            argv = list(item)
+        else:
+            self.fail("setup", "commands", _SETUP_SHAPE + f", got {item!r}")
+        if not argv or not argv[0]:
+            self.fail("setup", "commands", f"an empty command: {item!r}")
+        return tuple(argv)
+
     def skip(self, value: t.Any) -> dict[str, str]:
         table = self.table("skip", value)
         self.check_keys("skip", table, CHECK_IDS)
@@ -384,6 +454,19 @@ class _Validator:
             if not isinstance(reason, str) or not reason.strip():
                 self.fail("skip", check_id, f"'{check_id}' must be a non-empty reason string")
         return dict(table)
+
+
+def expand_env(value: str, workspace: Path) -> str:
+    """An ``[env]`` (or env file) value with ``{workspace}`` replaced by the
+    workspace copy's absolute path; ``{{`` and ``}}`` are literal braces.
+
+    >>> expand_env("sqlite:///{workspace}/app.db", Path("/tmp/w"))
+    'sqlite:////tmp/w/app.db'
+    """
+    marker = "\x00"
+    text = value.replace("{{", marker + "(").replace("}}", marker + ")")
+    text = text.replace("{workspace}", str(workspace))
+    return text.replace(marker + "(", "{").replace(marker + ")", "}")
 
 
 def _type(value: t.Any) -> str:

@@ -31,10 +31,12 @@ import shutil
 import stat
 from pathlib import Path
 
-# Version control, caches and environments are not the app; ``instance/`` is
-# Flask's per-deployment state (SQLite databases, secrets) and must not carry
-# one run's users into the next.
-IGNORED = (".git", "__pycache__", ".venv", "venv", "node_modules", "instance", ".pytest_cache")
+# Version control, caches and environments are not the app. ``instance/`` is
+# copied: apps keep their config and SQLite database there and fail without
+# them. Earlier users in that database do not collide with the scenario's (its
+# canary email is unique per run), and every boot gets its own copy, so one
+# run never carries into the next.
+IGNORED = (".git", "__pycache__", ".venv", "venv", "node_modules", ".pytest_cache")
 IGNORED_SUFFIXES = (".pyc",)
 # More of what is not the app: other version control, other tools' caches.
 NOT_THE_APP = (

@@ -40,6 +40,17 @@ def test_help_documents_the_group(pytester: pytest.Pytester) -> None:
             "*--posthog-server: expected one of werkzeug, gunicorn, got 'uwsgi'*",
             id="server",
         ),
+        pytest.param(
+            ["--posthog-setup-timeout", "0"],
+            "*--posthog-setup-timeout: expected a positive number of seconds, got '0'*",
+            id="setup-timeout",
+        ),
+        pytest.param(
+            ["--posthog-env-file", "absent.env"],
+            "*--posthog-env-file absent.env: no such file (a relative path is relative to "
+            "where pytest runs)*",
+            id="env-file-missing",
+        ),
     ],
 )
 def test_bad_values_are_usage_errors(
@@ -76,5 +87,53 @@ def test_header_names_each_setting_source(
         [
             "*posthog-verify *: 1 app(s): *reference (from option)",
             "*server werkzeug (from ini), timeout 7s (from env POSTHOG_VERIFY_TIMEOUT)",
+        ]
+    )
+
+
+def test_a_bad_env_file_line_is_a_usage_error_naming_it(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("corpus.env").write_text("SECRET_KEY=x\nnot a setting\n")
+    result = pytester.runpytest_subprocess("--posthog-verify", "--posthog-env-file", "corpus.env")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--posthog-env-file corpus.env:2: expected NAME=value, got 'not a setting'*"]
+    )
+
+
+def test_the_env_file_reaches_every_app(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The src/ app without its manifest [env]: the env file gives its setting."""
+    import shutil
+
+    from tests.plugin.conftest import TARGET_APPS
+
+    app = pytester.path / "ledger"
+    shutil.copytree(TARGET_APPS / "src_layout_env", app)
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split("# posthog-verify")[0])
+    pytester.path.joinpath("corpus.env").write_text("LEDGER_DATABASE={workspace}/l.db\n")
+    monkeypatch.setenv("POSTHOG_VERIFY_ENV_FILE", "corpus.env")
+    result = pytester.runpytest_subprocess(
+        "--posthog-verify", f"--posthog-app={app}", "-k", "boots and not without", "-p", "no:xdist"
+    )
+    result.assert_outcomes(passed=1, deselected=13)
+
+
+def test_header_names_the_env_file_and_set_up_timeout(
+    pytester: pytest.Pytester, reference_app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.path.joinpath("corpus.env").write_text("SECRET_KEY=x\n")
+    monkeypatch.setenv("POSTHOG_VERIFY_SETUP_TIMEOUT", "30")
+    result = pytester.runpytest_subprocess(
+        "--posthog-verify",
+        f"--posthog-app={reference_app}",
+        "--posthog-env-file=corpus.env",
+        "--collect-only",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "posthog-verify: env file corpus.env (from option)",
+            "posthog-verify: set-up timeout 30s (from env POSTHOG_VERIFY_SETUP_TIMEOUT)",
         ]
     )

@@ -11,6 +11,7 @@ from harness.scenario.placeholders import expand
 from harness.target.manifest import FormSpec
 from harness.target.manifest import ManifestError
 from harness.target.manifest import StepSpec
+from harness.target.manifest import expand_env
 from harness.target.manifest import load_manifest
 
 FULL = """
@@ -124,7 +125,7 @@ def test_check_ids_cover_the_catalogue() -> None:
         pytest.param(
             'ap = "x:y"\n',
             "posthog-verify.toml: key 'ap' is not allowed; allowed: app, signup, login, logout, "
-            "steps, errors, skip, env. Did you mean 'app'?",
+            "steps, errors, skip, env, setup. Did you mean 'app'?",
             id="unknown-top-level-key",
         ),
         pytest.param(
@@ -309,3 +310,117 @@ def test_env_table_rejects_what_is_not_a_variable_name(tmp_path: Path) -> None:
     assert str(caught.value) == (
         "posthog-verify.toml: [env] 'token' must be an array of environment variable names"
     )
+
+
+def test_env_takes_the_apps_own_settings(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        '[env]\ntoken = ["ANALYTICS_KEY"]\nDATABASE_URL = "sqlite:///{workspace}/app.db"\n'
+        'SECRET_KEY = "s3cret"\nBRACES = "{{literal}}"\n',
+    )
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None
+    assert manifest.env_token == ("ANALYTICS_KEY",)  # the PostHog names still work
+    assert manifest.env == {
+        "DATABASE_URL": "sqlite:///{workspace}/app.db",
+        "SECRET_KEY": "s3cret",
+        "BRACES": "{{literal}}",
+    }
+    assert expand_env(manifest.env["DATABASE_URL"], Path("/w/app")) == "sqlite:////w/app/app.db"
+    assert expand_env(manifest.env["BRACES"], Path("/w")) == "{literal}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            '[env]\nDATABASE_URL = "sqlite:///{workspce}/a.db"\n',
+            "posthog-verify.toml: [env] 'DATABASE_URL' uses unknown placeholder '{workspce}'; "
+            "known: {workspace} (write {{ and }} for literal braces)",
+            id="unknown-placeholder",
+        ),
+        pytest.param(
+            "[env]\nPORT = 5000\n",
+            "posthog-verify.toml: [env] 'PORT' must be a string (quote it: PORT = \"5000\"), "
+            "got int",
+            id="not-a-string",
+        ),
+        pytest.param(
+            '[env]\n"NOT A NAME" = "x"\n',
+            "posthog-verify.toml: [env] 'NOT A NAME' is not an environment variable name",
+            id="not-a-name",
+        ),
+    ],
+)
+def test_env_values_are_checked(tmp_path: Path, text: str, message: str) -> None:
+    _write(tmp_path, text)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(tmp_path)
+    assert str(info.value) == message
+
+
+def test_setup_commands_are_strings_or_argv_lists(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        '[setup]\ncommands = ["flask db upgrade", ["flask", "seed", "a b"], '
+        "\"python -c 'print(1)'\"]\n",
+    )
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None
+    assert manifest.setup == (
+        ("flask", "db", "upgrade"),
+        ("flask", "seed", "a b"),
+        ("python", "-c", "print(1)"),
+    )
+
+
+def test_no_setup_table_is_not_an_empty_one(tmp_path: Path) -> None:
+    _write(tmp_path, 'app = "app:app"\n')
+    without = load_manifest(tmp_path)
+    _write(tmp_path, "[setup]\ncommands = []\n")
+    empty = load_manifest(tmp_path)
+    assert without is not None
+    assert empty is not None
+    assert (without.setup, empty.setup) == (None, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            '[setup]\ncommands = "flask db upgrade"\n',
+            "posthog-verify.toml: [setup] 'commands' must be an array of commands, each a string "
+            '("flask db upgrade") or an array of strings (["flask", "db", "upgrade"]), '
+            "got a string",
+            id="not-an-array",
+        ),
+        pytest.param(
+            '[setup]\ncommands = [["flask", 1]]\n',
+            "posthog-verify.toml: [setup] 'commands' must be an array of commands, each a string "
+            '("flask db upgrade") or an array of strings (["flask", "db", "upgrade"]), '
+            "got ['flask', 1]",
+            id="not-strings",
+        ),
+        pytest.param(
+            '[setup]\ncommands = [""]\n',
+            "posthog-verify.toml: [setup] an empty command: ''",
+            id="empty",
+        ),
+        pytest.param(
+            '[setup]\ncommands = ["flask \'db"]\n',
+            'posthog-verify.toml: [setup] cannot split "flask \'db": No closing quotation',
+            id="unbalanced-quote",
+        ),
+        pytest.param(
+            "[setup]\ncomands = []\n",
+            "posthog-verify.toml: [setup] key 'comands' is not allowed; allowed: commands. "
+            "Did you mean 'commands'?",
+            id="misspelled",
+        ),
+    ],
+)
+def test_setup_errors(tmp_path: Path, text: str, message: str) -> None:
+    _write(tmp_path, text)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(tmp_path)
+    assert str(info.value) == message

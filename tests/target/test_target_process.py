@@ -191,15 +191,18 @@ def test_records_tolerate_a_truncated_last_line(tmp_path: Path, mock: CaptureSer
     assert proc.records().routes == ()
 
 
-def test_fresh_copy_leaves_out_state_and_caches(tmp_path: Path) -> None:
+def test_fresh_copy_keeps_instance_and_leaves_out_caches(tmp_path: Path) -> None:
+    """``instance/`` holds what the app needs to run (its config, its SQLite
+    database): it is copied; version control and caches are not."""
     app = tmp_path / "src" / "shop"
     for rel in ("app.py", "data/seed.db", "instance/app.sqlite3", ".git/HEAD", "__pycache__/x.pyc"):
         (app / rel).parent.mkdir(parents=True, exist_ok=True)
         (app / rel).write_text("x")
     copy = fresh_copy(app, tmp_path / "run")
     copied = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
-    assert copied == ["app.py", "data/seed.db"]
-    assert (app / "instance" / "app.sqlite3").exists()  # the original is untouched
+    assert copied == ["app.py", "data/seed.db", "instance/app.sqlite3"]
+    (copy / "instance" / "app.sqlite3").write_text("written by the run")
+    assert (app / "instance" / "app.sqlite3").read_text() == "x"  # the original is untouched
 
 
 def test_gunicorn_boot_failure_is_reported_like_werkzeugs(

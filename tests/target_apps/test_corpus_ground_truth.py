@@ -139,7 +139,11 @@ def _boots_without_env(root: Path, tmp_path: Path) -> str:
     return "pass" if status < 500 else "warn"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+# Apps in shapes the driver does not know say so in `ground_truth`; their
+# evidence is asserted in tests/target/test_target_setup_apps.py.
+@pytest.mark.parametrize(
+    "name", sorted(n for n in EXPECTATIONS if "ground_truth" not in EXPECTATIONS[n])
+)
 def test_app_really_behaves_as_expected(name: str, tmp_path: Path) -> None:
     root = app_dir(name)
     expected = EXPECTATIONS[name]["expect"]
