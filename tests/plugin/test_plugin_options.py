@@ -106,10 +106,10 @@ def test_the_env_file_reaches_every_app(
     """The src/ app without its manifest [env]: the env file gives its setting."""
     import shutil
 
-    from tests.plugin.conftest import TARGET_APPS
+    from target_apps.materialize import app_dir
 
     app = pytester.path / "ledger"
-    shutil.copytree(TARGET_APPS / "src_layout_env", app)
+    shutil.copytree(app_dir("src_layout_env"), app)
     pyproject = app / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().split("# posthog-verify")[0])
     pytester.path.joinpath("corpus.env").write_text("LEDGER_DATABASE={workspace}/l.db\n")
