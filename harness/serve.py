@@ -225,6 +225,7 @@ def prepare(target: str, token: str, instrumentation: Instrumentation) -> Flask:
     # Patching a method on the instance; mypy also compares it with the unbound
     # method (``self`` included), hence ``assignment``.
     app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment]
+    instrumentation.watch_errors(app)
     return app
 
 

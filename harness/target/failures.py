@@ -1,0 +1,138 @@
+"""Describe, inside the app's interpreter, an exception a request raised.
+
+The child knows what the parent cannot see: the exception object, its frames
+and their locals. So the description is made here, where it is exact, and
+written to the observations log as one ``request_error`` record::
+
+    fields = describe_exception(exc, app_root)
+    fields["cause"]           # "sqlite3.OperationalError: no such table: user"
+    fields["location"]        # {"file": "app/auth.py", "line": 42, "text": "..."}
+    fields["in_integration"]  # False: no PostHog code and no PostHog object on the way
+
+``in_integration`` answers "is this the integration's own failure?": the
+traceback runs through the posthog package, or the line of the app's own code
+that raised names PostHog or touches a PostHog object (a client, the module,
+a context from ``posthog.new_context()``). The teardown hook that calls
+``ctx.__exit__(exc)`` on a PostHog context raises at the call site, never
+inside the SDK, which is why the line's objects are looked at too.
+
+Only the standard library is imported: this runs in every child.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import re
+import sys
+import traceback
+import types
+import typing as t
+from pathlib import Path
+
+TAIL_LINES = 12
+_NAME_CHAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_MAX_NAMES = 24
+
+
+def exception_line(exc: BaseException) -> str:
+    """``module.Type: message`` on one line (builtins without their module)."""
+    cls = type(exc)
+    name = (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+    message = str(exc).strip().splitlines()
+    return f"{name}: {message[0]}" if message else name
+
+
+def describe_exception(exc: BaseException, app_root: str) -> dict[str, t.Any]:
+    """The ``request_error`` record's fields for ``exc`` (see the module docs)."""
+    root = os.path.realpath(app_root) + os.sep
+    frames = list(_frames(exc.__traceback__))
+    own = [(f, n) for f, n in frames if _relative(f.f_code.co_filename, root) is not None]
+    location = None
+    if own:
+        frame, line = own[-1]
+        location = {
+            "file": _relative(frame.f_code.co_filename, root),
+            "line": line,
+            "text": linecache.getline(frame.f_code.co_filename, line).strip(),
+        }
+    lines = traceback.format_exception(exc)
+    tail = "".join(lines).strip().splitlines()[-TAIL_LINES:]
+    return {
+        "cause": exception_line(exc),
+        "location": location,
+        "traceback_tail": "\n".join(tail),
+        "in_integration": _through_posthog(frames) or bool(own and _touches_posthog(*own[-1])),
+    }
+
+
+def _frames(tb: types.TracebackType | None) -> t.Iterator[tuple[types.FrameType, int]]:
+    while tb is not None:
+        yield tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+
+
+def _relative(filename: str, root: str) -> str | None:
+    if filename.startswith("<"):
+        return None
+    real = os.path.realpath(filename)
+    return real[len(root) :] if real.startswith(root) else None
+
+
+def _posthog_dir() -> str | None:
+    module = sys.modules.get("posthog")
+    file = getattr(module, "__file__", None)
+    return str(Path(file).resolve().parent) + os.sep if file else None
+
+
+def _through_posthog(frames: t.Sequence[tuple[types.FrameType, int]]) -> bool:
+    package = _posthog_dir()
+    if package is None:
+        return False
+    return any(os.path.realpath(f.f_code.co_filename).startswith(package) for f, _ in frames)
+
+
+def _touches_posthog(frame: types.FrameType, line: int) -> bool:
+    """The raising line names PostHog, or one of its names is a PostHog object."""
+    text = linecache.getline(frame.f_code.co_filename, line)
+    if "posthog" in text.lower():
+        return True
+    for chain in _NAME_CHAIN.findall(text)[:_MAX_NAMES]:
+        try:
+            if any(_is_posthog(value) for value in _resolve(frame, chain)):
+                return True
+        except Exception:  # a proxy outside its context, a property that raises
+            continue
+    return False
+
+
+def _resolve(frame: types.FrameType, chain: str) -> t.Iterator[t.Any]:
+    """Each object along ``a.b.c`` as the frame sees it; stops at the first miss.
+    ``getattr`` may run a property of the app's: a failure there ends the chain."""
+    head, *rest = chain.split(".")
+    scope = {**frame.f_builtins, **frame.f_globals, **frame.f_locals}
+    if head not in scope:
+        return
+    value = scope[head]
+    yield value
+    for name in rest:
+        try:
+            value = getattr(value, name)
+        except Exception:
+            return
+        yield value
+
+
+def _is_posthog(value: t.Any) -> bool:
+    """A PostHog module, client, function, or a context manager it made."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__.split(".")[0] == "posthog"
+    modules = [type(value).__module__, getattr(value, "__module__", None)]
+    func = getattr(value, "func", None)  # contextlib's _GeneratorContextManager
+    modules.append(getattr(func, "__module__", None))
+    owner = getattr(value, "__self__", None)  # a bound method of a client
+    if owner is not None:
+        modules.append(type(owner).__module__)
+    return any(isinstance(m, str) and m.split(".")[0] == "posthog" for m in modules)
