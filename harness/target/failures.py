@@ -31,6 +31,15 @@ import typing as t
 from pathlib import Path
 
 TAIL_LINES = 12
+# "Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set.",
+# "DATABASE_URL is not set", "SECRET_KEY not configured": a message that says
+# a setting is missing, and the UPPER_CASE names it quotes.
+_MISSING_WORDING = re.compile(
+    r"must be (?:set|provided|configured|defined)|is not (?:set|configured|defined)"
+    r"|not configured|(?:missing|required) (?:setting|config|environment variable)",
+    re.IGNORECASE,
+)
+_SETTING_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|\b[A-Z]{3,}[A-Z0-9]*\b")
 _NAME_CHAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _MAX_NAMES = 24
 
@@ -130,9 +139,39 @@ def _is_posthog(value: t.Any) -> bool:
     if isinstance(value, types.ModuleType):
         return value.__name__.split(".")[0] == "posthog"
     modules = [type(value).__module__, getattr(value, "__module__", None)]
-    func = getattr(value, "func", None)  # contextlib's _GeneratorContextManager
+    # contextlib's _GeneratorContextManager: ``func`` until it is entered
+    # (3.11 deletes it in __enter__), its generator's code always.
+    func = getattr(value, "func", None)
     modules.append(getattr(func, "__module__", None))
+    code = getattr(getattr(value, "gen", None), "gi_code", None)
+    package = _posthog_dir()
+    if code is not None and package and os.path.realpath(code.co_filename).startswith(package):
+        return True
     owner = getattr(value, "__self__", None)  # a bound method of a client
     if owner is not None:
         modules.append(type(owner).__module__)
     return any(isinstance(m, str) and m.split(".")[0] == "posthog" for m in modules)
+
+
+def missing_settings(exc: BaseException, environ: t.Mapping[str, str]) -> tuple[str, ...]:
+    """The settings of its own the app says it cannot run without, when none
+    of them is set: the environment's to provide, no verdict on the app.
+
+    One rule for two shapes: a ``KeyError`` naming an UPPER_CASE variable
+    (``os.environ["SECRET_KEY"]``), and an exception whose message says a
+    setting must be set and names it (Flask-SQLAlchemy's ``RuntimeError:
+    Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set.``).
+    A PostHog variable is left out: the harness sets those, so one that is
+    missing is the app's own doing. So is a name that is set.
+    """
+    if isinstance(exc, KeyError):
+        if len(exc.args) != 1 or not isinstance(exc.args[0], str):
+            return ()
+        names = [exc.args[0]] if re.fullmatch(r"[A-Z][A-Z0-9_]*", exc.args[0]) else []
+    elif isinstance(exc, Exception) and _MISSING_WORDING.search(str(exc)):
+        names = list(dict.fromkeys(_SETTING_NAME.findall(str(exc))))
+    else:
+        return ()
+    if not names or any("POSTHOG" in n or n in environ for n in names):
+        return ()
+    return tuple(names)
