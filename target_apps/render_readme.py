@@ -22,6 +22,8 @@ PostHog; `reference` integrates it as the Flask guidance asks; the `correct_*`
 apps are other valid styles; each `broken_*` app is a copy of `derived_from`
 changed in one place, marked `# BROKEN:` in its source. Every app boots with
 nothing but environment variables (`POSTHOG_PROJECT_TOKEN`, `POSTHOG_HOST`).
+The standalone apps at the end (those with `proven_by` in `expectations.toml`)
+each have a shape of their own and show how failed steps are blamed.
 
 The verdicts below are the contract, kept in `expectations.toml` (this file is
 generated from it: `python target_apps/render_readme.py`). Ground truth, proven

@@ -112,7 +112,9 @@ def _cannot_serve(flows: t.Sequence[Exchange], ids: t.Sequence[str]) -> dict[str
     verdicts = {}
     for check in ids:
         if failure.in_integration:
-            summary = f"the integration broke every request: {answer} {_cause(failure)}"
+            summary = (
+                f"the PostHog integration raised on every request ({answer}): {_cause(failure)}"
+            )
             verdicts[check] = result(check, Status.FAIL, summary, [_quoted(exchange, failure)])
         else:
             summary = f"not judged: the app {_every(exchange)}: {_cause(failure)}{_hint(failure)}"

@@ -82,3 +82,35 @@ def _crashed(exchanges: list[Exchange], unfinished: tuple[int, ...]) -> Exchange
     if len(exchanges) >= 2 and exchanges[-2].status is None:
         return exchanges[-2]
     return exchanges[-1] if exchanges and exchanges[-1].status is None else None
+
+
+def step_log(exchanges: t.Sequence[Exchange]) -> list[dict[str, t.Any]]:
+    """Every exchange as the report's ``steps`` list carries it (JSON-able)."""
+    return [step_record(x) for x in exchanges]
+
+
+def step_record(exchange: Exchange) -> dict[str, t.Any]:
+    """One exchange for the report: what was asked, what came back, why."""
+    failure = exchange.failure
+    return {
+        "index": exchange.index,
+        "step": exchange.step,
+        "kind": exchange.kind,
+        "method": exchange.method,
+        "path": exchange.path,
+        "user": exchange.user,
+        "status": exchange.status,
+        "expected": exchange.expected,
+        "decisions": list(exchange.decisions),
+        "error": exchange.error,
+        "redirect_of": exchange.redirect_of,
+        "duration_s": exchange.duration_s,
+        "failure": None
+        if failure is None
+        else {
+            "cause": failure.cause,
+            "location": str(failure.location) if failure.location else None,
+            "traceback_tail": failure.traceback_tail,
+            "in_integration": failure.in_integration,
+        },
+    }

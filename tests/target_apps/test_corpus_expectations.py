@@ -37,7 +37,10 @@ def test_expectations_cover_every_check(name: str) -> None:
     assert app["description"]
     assert app["style"]
     for check in app.get("evidence", {}):
-        assert app["expect"][check] in {"fail", "warn"}
+        assert app["expect"][check] in {"fail", "warn", "error"}
+    if "proven_by" in app:  # its ground truth is proven there, by name
+        proof = TARGET_APPS.parent / app["proven_by"]
+        assert name in proof.read_text(), f"{app['proven_by']} does not prove {name}"
 
 
 def test_every_check_has_an_app_that_breaks_it() -> None:

@@ -131,7 +131,12 @@ def _boots_without_env(root: Path, tmp_path: Path) -> str:
     return "pass" if status < 500 else "warn"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+# Apps whose ground truth this simple reading cannot give are proven where
+# their ``proven_by`` says (an app that cannot serve, a signup that does not log in).
+SIMPLE = sorted(name for name, app in EXPECTATIONS.items() if "proven_by" not in app)
+
+
+@pytest.mark.parametrize("name", SIMPLE)
 def test_app_really_behaves_as_expected(name: str, tmp_path: Path) -> None:
     root = TARGET_APPS / name
     expected = EXPECTATIONS[name]["expect"]
