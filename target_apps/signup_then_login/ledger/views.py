@@ -11,8 +11,8 @@ from flask import redirect
 from flask import request
 from flask import session
 from flask.views import MethodView
-from posthog import new_context
 from posthog import identify_context
+from posthog import new_context
 from posthog import set_context_session
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
