@@ -1,0 +1,148 @@
+"""Who is blamed for a failed step (harness/checks/_blame.py), each way:
+the environment's ``error`` naming the step and cause, the integration's
+``fail`` quoting its traceback, and the app that cannot serve at all."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from checks_runs import good_run
+
+from harness.checks import run_checks
+from harness.checks._blame import NOT_FLOW_CHECKS
+from harness.checks._blame import failed
+from harness.run import Exchange
+from harness.run import Run
+from harness.run import SourceLocation
+from harness.run import StepFailure
+from harness.verdict import Status
+
+NO_TABLE = StepFailure(
+    cause="sqlite3.OperationalError: no such table: user",
+    location=SourceLocation("app/auth/routes.py", 42),
+    traceback_tail='  File "app/auth/routes.py", line 42, in signup\nsqlite3.OperationalError: ...',
+)
+TEARDOWN = StepFailure(
+    cause="TypeError: _GeneratorContextManager.__exit__() missing 2 required positional arguments",
+    location=SourceLocation("wsgi.py", 61),
+    traceback_tail='  File "wsgi.py", line 61, in close_posthog_context\nTypeError: ...',
+    in_integration=True,
+)
+HUNG = StepFailure(cause="no answer within 2 s (the request deadline): the request hung")
+
+
+def failing(run: Run, index: int, failure: StepFailure, status: int | None = 500) -> Run:
+    """``run`` with exchange ``index`` answering ``status`` for ``failure``."""
+    changed = [
+        dataclasses.replace(x, status=status, failure=failure) if x.index == index else x
+        for x in run.exchanges
+    ]
+    return dataclasses.replace(run, exchanges=tuple(changed))
+
+
+def verdicts(run: Run) -> dict[str, tuple[Status, str]]:
+    return {r.check_id: (r.status, r.summary) for r in run_checks(run)}
+
+
+def test_the_good_run_is_untouched() -> None:
+    assert {status for status, _ in verdicts(good_run()).values()} == {Status.PASS}
+
+
+def test_a_signup_that_needs_setup_is_not_judged_naming_step_cause_and_fix() -> None:
+    got = verdicts(failing(good_run(), 2, NO_TABLE))
+    status, summary = got["identify_on_signup"]
+    assert status is Status.ERROR
+    assert summary == (
+        "not judged: signup answered 500: sqlite3.OperationalError: no such table: user "
+        "(app/auth/routes.py:42): the app needs set-up, see [setup]"
+    )
+    assert got["no_pii_in_events"][0] is Status.ERROR  # the canaries went in at signup
+    assert got["session_id_from_header"][0] is Status.ERROR
+    # Checks that do not rest on the signup still judge: the rest of the run is good.
+    assert got["boots"][0] is Status.PASS
+    assert got["identify_on_login"][0] is Status.PASS
+    assert got["exception_captured"][0] is Status.PASS
+
+
+def test_a_failure_in_integration_code_is_the_integrations_fail_with_its_traceback() -> None:
+    run = failing(good_run(), 2, TEARDOWN)
+    result = next(r for r in run_checks(run) if r.check_id == "identify_on_signup")
+    assert result.status is Status.FAIL
+    assert result.summary.startswith("signup answered 500 in PostHog integration code: TypeError")
+    assert result.evidence[0]["location"] == "wsgi.py:61"
+    assert "close_posthog_context" in result.evidence[0]["note"]
+    assert result.evidence[0]["in_integration"] is True
+
+
+def test_a_hung_step_is_not_judged_naming_the_deadline() -> None:
+    status, summary = verdicts(failing(good_run(), 7, HUNG, status=None))["identify_on_login"]
+    assert status is Status.ERROR
+    assert "login did not answer: no answer within 2 s (the request deadline)" in summary
+    assert "--posthog-timeout" in summary
+
+
+def test_an_app_that_fails_every_request_is_not_judged_and_never_passes() -> None:
+    run = good_run()
+    for exchange in run.exchanges:
+        run = failing(run, exchange.index, NO_TABLE)
+    got = verdicts(run)
+    for check, (status, summary) in got.items():
+        if check in NOT_FLOW_CHECKS:
+            continue
+        assert status is Status.ERROR, check
+        assert summary.startswith("not judged: the app answered 500 to every request: sqlite3")
+    assert got["single_client"][0] is Status.PASS  # the client's construction is still judged
+
+
+def test_an_integration_raising_on_every_request_fails_every_flow_check() -> None:
+    run = good_run()
+    for exchange in run.exchanges:
+        run = failing(run, exchange.index, TEARDOWN)
+    got = verdicts(run)
+    assert got["boots"] == (
+        Status.FAIL,
+        "the PostHog integration raised on every request (answered 500): "
+        f"{TEARDOWN.cause} (wsgi.py:61)",
+    )
+    flow = {c: s for c, (s, _) in got.items() if c not in NOT_FLOW_CHECKS}
+    assert set(flow.values()) == {Status.FAIL}
+    assert got["exception_autocapture"][0] is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("exchange", "expected"),
+    [
+        pytest.param(Exchange(0, "s", "browse", "GET", "/", {}, 500), False, id="500-no-exception"),
+        pytest.param(
+            Exchange(0, "s", "browse", "GET", "/", {}, 200, failure=NO_TABLE),
+            False,
+            id="handled-exception-2xx",
+        ),
+        pytest.param(
+            Exchange(0, "probe", "probe", "GET", "/p", {}, 500, failure=NO_TABLE),
+            False,
+            id="probe-raises-by-design",
+        ),
+        pytest.param(
+            Exchange(0, "probe", "probe", "GET", "/p", {}, 500, failure=TEARDOWN),
+            True,
+            id="probe-broken-by-integration",
+        ),
+        pytest.param(
+            Exchange(0, "s", "browse", "GET", "/", {}, None, failure=HUNG), True, id="hang"
+        ),
+        pytest.param(
+            Exchange(0, "s", "browse", "GET", "/", {}, 503, failure=NO_TABLE), True, id="5xx"
+        ),
+    ],
+)
+def test_what_counts_as_a_failed_step(exchange: Exchange, expected: bool) -> None:
+    assert failed(exchange) is expected
+
+
+def test_a_manifest_skip_still_wins_over_blame() -> None:
+    run = dataclasses.replace(
+        failing(good_run(), 2, NO_TABLE), skip={"identify_on_signup": "no users here"}
+    )
+    assert verdicts(run)["identify_on_signup"] == (Status.SKIP, "no users here")
