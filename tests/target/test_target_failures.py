@@ -51,7 +51,8 @@ def plain_bug():
 def app(tmp_path: Path) -> t.Iterator[types.ModuleType]:
     (tmp_path / "shop.py").write_text(APP)
     spec = importlib.util.spec_from_file_location("pv_failures_shop", tmp_path / "shop.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module
