@@ -66,13 +66,13 @@ from harness.scenario.forms import resolve_action
 from harness.scenario.load import accepts
 from harness.scenario.placeholders import expand
 from harness.scenario.placeholders import placeholder_values
+from harness.scenario.plan import PlannedStep
 from harness.scenario.transport import FailureKind
 from harness.scenario.transport import TransportError
 
 if t.TYPE_CHECKING:
     from harness.run import Canaries
     from harness.scenario.canary import Identity
-    from harness.scenario.plan import PlannedStep
     from harness.scenario.transport import Transport
     from harness.scenario.transport import TransportResponse
 
