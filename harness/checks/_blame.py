@@ -45,6 +45,8 @@ if t.TYPE_CHECKING:
 
 #: Checks that judge the other boot or how the client was built, not the flows.
 NOT_FLOW_CHECKS = frozenset({"boots_without_posthog_env", "single_client", "exception_autocapture"})
+#: Judged only when the app runs as a server: in process they skip, whatever failed.
+SERVER_ONLY = frozenset({"flush_on_shutdown", "boots_without_posthog_env"})
 _EXPECTED_TO_RAISE = frozenset({"probe", "error"})
 _IDENTITY_KINDS = frozenset({"signup", "login", "logout"})
 _CANARY_KINDS = frozenset({"signup", "login", "api"})
@@ -87,7 +89,7 @@ def needed(run: Run, check: str) -> tuple[Exchange, ...]:
 
 def blame_verdicts(run: Run, ids: t.Iterable[str]) -> dict[str, Result]:
     """The checks a failed step decides, by id (see the module docs)."""
-    ids = tuple(ids)
+    ids = tuple(i for i in ids if run.mode == "server" or i not in SERVER_ONLY)
     flows = [x for x in run.exchanges if x.kind not in _EXPECTED_TO_RAISE]
     if flows and all(failed(x) for x in flows):
         return _cannot_serve(flows, [i for i in ids if i not in NOT_FLOW_CHECKS])
