@@ -42,9 +42,11 @@ Decisions a check relies on:
   the child's records (:func:`harness.scenario.outcomes.with_failures`).
 - **Login after a signup that leaves the user logged out.** When the signup
   lands on a page that asks for credentials again (the app sends the new user
-  to its login page), the driver logs in with the same credentials right away,
-  as step ``login_after_signup`` (kind ``login``), so the authenticated steps
-  after the signup really are the user's.
+  to its login page), or the first authenticated page after it does, the
+  driver logs in with the same credentials (once, before any login of the
+  scenario), as step ``login_after_signup`` (kind ``login``), and then sends
+  that page's request again, so the authenticated steps after the signup
+  really are the user's.
 """
 
 from __future__ import annotations
@@ -139,6 +141,8 @@ class _Driver:
         self.last_page = ("", "/")  # (html, path) of the last HTML answer
         self.csrf: str | None = None  # the latest token any page exposed
         self.login_step: PlannedStep | None = None  # for a login after signup
+        self.signed_up = False  # a signup step ended logged in (as far as we know)
+        self.logged_in_again = False  # the login after signup was done (once only)
         self._pending: list[str] = []  # decisions for the next exchange
 
     def decide(self, decision: str, index: int | None = None) -> None:
@@ -261,6 +265,8 @@ class _Driver:
     # -- steps -------------------------------------------------------------------
 
     def run(self, step: PlannedStep) -> None:
+        if step.role == "login":
+            self.logged_in_again = True  # after any login, a sign-in form is the login's problem
         if step.form:
             self._form_step(step)
         else:
@@ -302,9 +308,35 @@ class _Driver:
                 "sent again as the logged-in user"
             )
             answer = self._fetch(as_user, step.method, step.path, data or None, body)
+        if self._found_logged_out(step, answer):
+            # The signup seemed to log the user in, but this page asks for
+            # credentials: log in, then make this step's request again.
+            self._login_after_signup(answer, f"{step.name} found the user logged out")
+            self._retag_as_login(answer)
+            answer = self._fetch(step, step.method, step.path, data or None, body)
         self._check_expect(step, answer.first)
         if step.role in ("signup", "login") and self.logged_in:
             self._landed(step, answer, step.path)
+
+    def _retag_as_login(self, answer: _Answer) -> None:
+        """The attempt that found the user logged out belongs to the login
+        after signup: it was no authenticated request, whatever the driver
+        believed when it sent it (the identify checks look past it)."""
+        for index in range(answer.first.index, answer.last.index + 1):
+            exchange = self.exchanges[index]
+            self.exchanges[index] = dataclasses.replace(
+                exchange, step=LOGIN_AFTER_SIGNUP, kind="login"
+            )
+
+    def _found_logged_out(self, step: PlannedStep, answer: _Answer) -> bool:
+        """An authenticated browse step after a signup (and before any login)
+        that lands on a sign-in form: the signup did not keep the user logged in."""
+        final = answer.response
+        if final is None or step.kind != "browse" or step.anonymous or not self.logged_in:
+            return False
+        if not self.signed_up or self.logged_in_again:
+            return False
+        return any(f.asks_for_credentials for f in find_forms(final.text, answer.last.path))
 
     def _guarded_probe(self, step: PlannedStep, answer: _Answer) -> bool:
         """An anonymous probe redirected while a user is logged in."""
@@ -359,14 +391,17 @@ class _Driver:
                     f"after login the app showed a password form on {answer.last.path}"
                 )
             elif step.role == "signup":
-                self._login_after_signup(answer)
+                self._login_after_signup(answer, "the signup left the user logged out")
             return
+        if step.role == "signup":
+            self.signed_up = True
         if answer.last is not answer.first and self.user_id is None:
             self.user_id = self.identified_as(answer.last.index)
 
-    def _login_after_signup(self, answer: _Answer) -> None:
+    def _login_after_signup(self, answer: _Answer, why: str) -> None:
         """The signup left the user logged out: log in before the steps that
         need the user, with the scenario's login (or the form the app showed)."""
+        self.logged_in_again = True
         where = answer.last.path
         login = self.login_step or PlannedStep(
             name=LOGIN_AFTER_SIGNUP,
@@ -379,7 +414,7 @@ class _Driver:
             why=f"the sign-in form the signup landed on ({where})",
         )
         self.decide(
-            f"the signup left the user logged out (it landed on a sign-in form at {where}): "
+            f"{why} (it landed on a sign-in form at {where}): "
             "logging in with the same credentials before the authenticated steps",
             answer.last.index,
         )

@@ -66,7 +66,7 @@ def test_each_exchange_says_what_it_expected_and_what_was_decided(
     assert all(x.failure is None for x in exchanges)
 
 
-def _login_after_signup_app() -> Flask:
+def _login_after_signup_app(signup_to: str = "/login") -> Flask:
     app = Flask(__name__)
     app.secret_key = "steps-test"
     users: dict[str, str] = {}
@@ -79,7 +79,7 @@ def _login_after_signup_app() -> Flask:
     def signup() -> t.Any:
         if request.method == "POST":
             users[request.form["email"]] = request.form["password"]
-            return redirect("/login")  # no session: the user must log in
+            return redirect(signup_to)  # no session: the user must log in
         return FORM
 
     @app.route("/login", methods=["GET", "POST"])
@@ -222,4 +222,25 @@ def test_without_a_login_route_the_form_the_signup_landed_on_is_used() -> None:
     assert [(x.method, x.path) for x in relogin][:2] == [("GET", "/welcome"), ("POST", "/welcome")]
     assert relogin[0].decisions[0] == (
         "form page /welcome: the sign-in form the signup landed on (/welcome)"
+    )
+
+
+def test_a_page_that_finds_the_user_logged_out_after_signup_logs_in_and_retries() -> None:
+    result = _drive(_login_after_signup_app(signup_to="/"))
+    steps = [(x.step, x.method, x.path, x.status) for x in result.exchanges]
+    assert steps[1:10] == [
+        ("signup", "GET", "/signup", 200),
+        ("signup", "POST", "/signup", 302),  # seemed to log in: redirected away
+        ("signup", "GET", "/", 200),
+        (LOGIN_AFTER_SIGNUP, "GET", "/dashboard", 302),
+        (LOGIN_AFTER_SIGNUP, "GET", "/login", 200),  # ...but the dashboard asks for credentials
+        (LOGIN_AFTER_SIGNUP, "GET", "/login", 200),
+        (LOGIN_AFTER_SIGNUP, "POST", "/login", 302),
+        (LOGIN_AFTER_SIGNUP, "GET", "/dashboard", 200),
+        ("dashboard", "GET", "/dashboard", 200),  # the step's request again, as the user
+    ]
+    assert (
+        result.exchanges[5]
+        .decisions[-1]
+        .startswith("dashboard found the user logged out (it landed on a sign-in form at /login)")
     )
