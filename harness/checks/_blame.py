@@ -35,6 +35,8 @@ from harness.checks._events import evidence
 from harness.checks._events import result
 from harness.checks.identity import window
 from harness.run import LOGIN_AFTER_SIGNUP
+from harness.scenario.outcomes import EXPECTED_TO_RAISE as _EXPECTED_TO_RAISE
+from harness.scenario.outcomes import step_failed as failed
 from harness.verdict import Status
 
 if t.TYPE_CHECKING:
@@ -47,19 +49,9 @@ if t.TYPE_CHECKING:
 NOT_FLOW_CHECKS = frozenset({"boots_without_posthog_env", "single_client", "exception_autocapture"})
 #: Judged only when the app runs as a server: in process they skip, whatever failed.
 SERVER_ONLY = frozenset({"flush_on_shutdown", "boots_without_posthog_env"})
-_EXPECTED_TO_RAISE = frozenset({"probe", "error"})
 _IDENTITY_KINDS = frozenset({"signup", "login", "logout"})
 _CANARY_KINDS = frozenset({"signup", "login", "api"})
 _TRACEBACK_CHARS = 1500
-
-
-def failed(exchange: Exchange) -> bool:
-    """The exchange failed, in the rule's sense (see the module docs)."""
-    failure = exchange.failure
-    if failure is None or (exchange.status is not None and exchange.status < 500):
-        return False
-    answered = exchange.status is not None
-    return not (answered and exchange.kind in _EXPECTED_TO_RAISE and not failure.in_integration)
 
 
 def needed(run: Run, check: str) -> tuple[Exchange, ...]:

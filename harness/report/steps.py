@@ -19,7 +19,7 @@ def failed_step_lines(steps: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     lines = []
     for step in steps:
         failure = step.get("failure")
-        if not failure:
+        if not failure or not step.get("failed", True):
             continue
         answer = f"answered {step['status']}" if step.get("status") is not None else "no answer"
         where = f" ({failure['location']})" if failure.get("location") else ""

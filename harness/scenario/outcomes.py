@@ -84,6 +84,21 @@ def _crashed(exchanges: list[Exchange], unfinished: tuple[int, ...]) -> Exchange
     return exchanges[-1] if exchanges and exchanges[-1].status is None else None
 
 
+#: Steps that raise on purpose: their exception is what they are for.
+EXPECTED_TO_RAISE = frozenset({"probe", "error"})
+
+
+def step_failed(exchange: Exchange) -> bool:
+    """The exchange failed, in the sense of the blame rule (docs/checks.md):
+    it has a failure and answered 5xx or nothing, and it is not a probe or
+    ``[errors]`` path raising as it should (unless the integration broke it)."""
+    failure = exchange.failure
+    if failure is None or (exchange.status is not None and exchange.status < 500):
+        return False
+    answered = exchange.status is not None
+    return not (answered and exchange.kind in EXPECTED_TO_RAISE and not failure.in_integration)
+
+
 def step_log(exchanges: t.Sequence[Exchange]) -> list[dict[str, t.Any]]:
     """Every exchange as the report's ``steps`` list carries it (JSON-able)."""
     return [step_record(x) for x in exchanges]
@@ -105,6 +120,7 @@ def step_record(exchange: Exchange) -> dict[str, t.Any]:
         "error": exchange.error,
         "redirect_of": exchange.redirect_of,
         "duration_s": exchange.duration_s,
+        "failed": step_failed(exchange),
         "failure": None
         if failure is None
         else {

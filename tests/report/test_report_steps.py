@@ -117,3 +117,16 @@ def test_an_app_without_failed_steps_shows_none(make_app: MakeApp) -> None:
     clean = dataclasses.replace(make_app("fine"), steps=tuple(step_log(EXCHANGES[:1])))
     assert failed_step_lines(clean.steps) == []
     assert "STEP" not in "\n".join(summary_lines([clean], width=200))
+
+
+def test_a_route_that_raises_on_purpose_is_no_failed_step() -> None:
+    raising = Exchange(0, "errors:/boom", "error", "GET", "/boom", {}, 500, failure=NO_TABLE)
+    broken = dataclasses.replace(
+        raising, failure=dataclasses.replace(NO_TABLE, in_integration=True)
+    )
+    assert step_log([raising])[0]["failed"] is False
+    assert failed_step_lines(step_log([raising])) == []
+    assert failed_step_lines(step_log([broken])) == [
+        "errors:/boom: GET /boom answered 500: sqlite3.OperationalError: no such table: user "
+        "(app/auth.py:42) [PostHog integration]"
+    ]
