@@ -4,6 +4,7 @@ the integration's; and the one rule for settings the environment lacks."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import types
@@ -142,3 +143,74 @@ def test_missing_settings_are_the_environments(
 )
 def test_other_errors_stay_the_apps(exc: BaseException, environ: dict[str, str]) -> None:
     assert missing_settings(exc, environ) == ()
+
+
+def _recorded_app(tmp_path: Path) -> tuple[t.Any, t.Any]:
+    from flask import Flask
+
+    from harness.target.instrument import Instrumentation
+    from harness.target.instrument import ListSink
+
+    app = Flask("pv_failures_hooks")
+    app.root_path = str(tmp_path)
+
+    @app.get("/view")
+    def view() -> str:
+        raise LookupError("in the view")
+
+    @app.get("/after")
+    def after() -> str:
+        return "ok"
+
+    @app.after_request
+    def broken_after(response: t.Any) -> t.Any:
+        from flask import request
+
+        if request.path == "/after":
+            raise ValueError("in after_request")
+        return response
+
+    @app.teardown_request
+    def broken_teardown(error: BaseException | None) -> None:
+        from flask import request
+
+        if request.path == "/teardown":
+            raise RuntimeError("in teardown")
+
+    @app.get("/teardown")
+    def teardown() -> str:
+        return "ok"
+
+    @app.get("/exit")
+    def leave() -> str:
+        raise SystemExit(3)
+
+    sink = ListSink()
+    instrumentation = Instrumentation(tmp_path, sink)
+    app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign]
+    instrumentation.watch_errors(app)
+    return app, sink
+
+
+@pytest.mark.parametrize(
+    ("path", "cause", "where"),
+    [
+        pytest.param("/view", "LookupError: in the view", "view", id="view"),
+        pytest.param("/after", "ValueError: in after_request", "view", id="after_request"),
+        pytest.param("/teardown", "RuntimeError: in teardown", "wsgi", id="teardown"),
+        pytest.param("/exit", "SystemExit: 3", "wsgi", id="systemexit"),
+    ],
+)
+def test_every_failing_request_is_recorded_once_with_its_step(
+    tmp_path: Path, path: str, cause: str, where: str
+) -> None:
+    app, sink = _recorded_app(tmp_path)
+    with contextlib.suppress(RuntimeError, SystemExit):  # what escapes Flask reaches the client
+        app.test_client().get(path, headers={"X-Posthog-Verify-Step": "4"})
+    errors = [r for r in sink.records if r["type"] == "request_error"]
+    assert [(r["step"], r["cause"], r["where"]) for r in errors] == [(4, cause, where)]
+    assert [r["type"] for r in sink.records if r["type"].startswith("request_")] == [
+        "request_start",
+        "request_error",
+        "request_end",
+    ]
