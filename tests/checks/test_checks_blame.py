@@ -11,11 +11,11 @@ from checks_runs import good_run
 
 from harness.checks import run_checks
 from harness.checks._blame import NOT_FLOW_CHECKS
-from harness.checks._blame import failed
 from harness.run import Exchange
 from harness.run import Run
 from harness.run import SourceLocation
 from harness.run import StepFailure
+from harness.scenario.outcomes import step_failed as failed
 from harness.verdict import Status
 
 NO_TABLE = StepFailure(

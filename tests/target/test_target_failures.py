@@ -187,7 +187,7 @@ def _recorded_app(tmp_path: Path) -> tuple[t.Any, t.Any]:
 
     sink = ListSink()
     instrumentation = Instrumentation(tmp_path, sink)
-    app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment]
     instrumentation.watch_errors(app)
     return app, sink
 
