@@ -77,7 +77,9 @@ def test_the_failed_steps_are_named_with_cause_and_place(app: AppReport) -> None
     ]
 
 
-def test_the_json_report_carries_every_step_and_validates(app: AppReport, versions: dict[str, str]) -> None:
+def test_the_json_report_carries_every_step_and_validates(
+    app: AppReport, versions: dict[str, str]
+) -> None:
     report = build_report([app], versions=versions)
     jsonschema.Draft202012Validator(load_schema()).validate(json.loads(json.dumps(report)))
     steps = report["apps"][0]["steps"]
@@ -95,7 +97,9 @@ def test_the_json_report_carries_every_step_and_validates(app: AppReport, versio
     assert merged["apps"][0]["steps"] == steps
 
 
-def test_the_schema_rejects_a_step_without_its_failure_field(app: AppReport, versions: dict[str, str]) -> None:
+def test_the_schema_rejects_a_step_without_its_failure_field(
+    app: AppReport, versions: dict[str, str]
+) -> None:
     report = json.loads(json.dumps(build_report([app], versions=versions)))
     del report["apps"][0]["steps"][0]["failure"]
     with pytest.raises(jsonschema.ValidationError, match="'failure' is a required property"):
@@ -107,7 +111,9 @@ def test_the_terminal_lists_the_failed_steps_under_the_app(app: AppReport) -> No
     assert f"needs_setup STEP {SIGNUP_LINE}" in text
 
 
-def test_markdown_lists_the_failed_steps_under_the_app(app: AppReport, versions: dict[str, str]) -> None:
+def test_markdown_lists_the_failed_steps_under_the_app(
+    app: AppReport, versions: dict[str, str]
+) -> None:
     text = markdown_summary(build_report([app], versions=versions))
     assert "Failed steps:" in text
     assert "sqlite3.OperationalError: no such table: user (app/auth.py:42)" in text
