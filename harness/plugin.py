@@ -91,6 +91,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="apps verified at once per process (they mostly wait). Default: 8.",
     )
+    group.addoption(
+        "--posthog-baseline",
+        dest="posthog_baseline",
+        type=settings_mod.parse_baseline,
+        metavar="PATH",
+        help="the same app before the integration: a failure it shares is the environment's.",
+    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
@@ -125,7 +132,11 @@ def pytest_configure(config: pytest.Config) -> None:
         request_s=settings.timeout.value,
         stop_s=settings.timeout.value,
     )
-    options = Options(server=settings.server.value, timeouts=timeouts)
+    options = Options(
+        server=settings.server.value,
+        timeouts=timeouts,
+        baseline=config.getoption("posthog_baseline"),
+    )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
     config.stash[session_key] = verify

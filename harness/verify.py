@@ -79,6 +79,7 @@ class Options:
     timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
     scenario: str = "default"
     workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
+    baseline: Path | None = None  # the same app before the integration (--posthog-baseline)
 
 
 def injected_env(

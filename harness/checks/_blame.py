@@ -24,11 +24,14 @@ The rule (docs/checks.md, "Failed steps and who is blamed")::
    naming the step and the cause otherwise, never ``fail``: a database without
    its tables, a setting the app lacks or a hang are not the integration's.
 
-Anything not decided here is judged by the check itself.
+Anything not decided here is judged by the check itself. With a baseline
+(:func:`with_baseline`), whether a failure is the integration's is decided by
+comparing with the same app before the integration instead of the traceback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from harness.checks._events import evidence
@@ -40,6 +43,7 @@ from harness.scenario.outcomes import step_failed as failed
 from harness.verdict import Status
 
 if t.TYPE_CHECKING:
+    from harness.run import BootFailure
     from harness.run import Exchange
     from harness.run import Run
     from harness.run import StepFailure
@@ -165,3 +169,56 @@ def _quoted(exchange: Exchange, failure: StepFailure) -> dict[str, t.Any]:
         note=failure.traceback_tail[-_TRACEBACK_CHARS:] or None,
         in_integration=failure.in_integration,
     )
+
+
+# -- the baseline: the same app before the integration ------------------------
+
+
+def with_baseline(run: Run, baseline: Run) -> Run:
+    """``run`` with each failure judged against ``baseline`` (the same app
+    before the integration, ``--posthog-baseline``): a failure the baseline
+    shares (the same step failing with the same exception type, hang or crash)
+    is the environment's; one it does not share, on a step the baseline served,
+    is the integration's, whatever the traceback says. A step the baseline
+    never made keeps the traceback's reading. A boot failure the baseline
+    shares is not the app's own raising either.
+    """
+    shared = {
+        (x.step, _kind(x.failure.cause)) for x in baseline.exchanges if failed(x) and x.failure
+    }
+    served = {x.step for x in baseline.exchanges if not failed(x)}
+    exchanges = tuple(_against(x, shared, served) for x in run.exchanges)
+    boot = run.boot_failure
+    base_boot = baseline.boot_failure
+    if boot is not None and base_boot is not None:
+        boot = _boot_against(boot, base_boot)
+    return dataclasses.replace(run, exchanges=exchanges, boot_failure=boot)
+
+
+def _boot_against(boot: BootFailure, baseline: BootFailure) -> BootFailure:
+    if not boot.app_raised or _kind(boot.cause) != _kind(baseline.cause):
+        return boot
+    cause = f"{boot.cause} (the baseline fails the same way)"
+    return dataclasses.replace(boot, app_raised=False, cause=cause)
+
+
+def _against(
+    exchange: Exchange, shared: t.Collection[tuple[str, str]], served: t.Collection[str]
+) -> Exchange:
+    failure = exchange.failure
+    if failure is None or not failed(exchange):
+        return exchange
+    if (exchange.step, _kind(failure.cause)) in shared:
+        verdict, note = False, "the baseline fails the same way"
+    elif exchange.step in served:
+        verdict, note = True, "the baseline serves this step"
+    else:
+        return exchange
+    judged = dataclasses.replace(failure, in_integration=verdict, cause=f"{failure.cause} ({note})")
+    return dataclasses.replace(exchange, failure=judged)
+
+
+def _kind(cause: str) -> str:
+    """What kind of failure a cause is: its exception type, or its first words."""
+    head = cause.split(":", 1)[0]
+    return head if " " not in head else " ".join(head.split()[:4])

@@ -11,7 +11,10 @@ from checks_runs import good_run
 
 from harness.checks import run_checks
 from harness.checks._blame import NOT_FLOW_CHECKS
+from harness.checks._blame import with_baseline
+from harness.run import BootFailure
 from harness.run import Exchange
+from harness.run import Phase
 from harness.run import Run
 from harness.run import SourceLocation
 from harness.run import StepFailure
@@ -146,3 +149,41 @@ def test_a_manifest_skip_still_wins_over_blame() -> None:
         failing(good_run(), 2, NO_TABLE), skip={"identify_on_signup": "no users here"}
     )
     assert verdicts(run)["identify_on_signup"] == (Status.SKIP, "no users here")
+
+
+# -- --posthog-baseline: the same app before the integration decides ----------
+
+
+def test_a_failure_the_baseline_shares_is_the_environments_whatever_the_traceback() -> None:
+    blamed_on_posthog = dataclasses.replace(NO_TABLE, in_integration=True)
+    run = with_baseline(failing(good_run(), 2, blamed_on_posthog), failing(good_run(), 2, NO_TABLE))
+    status, summary = verdicts(run)["identify_on_signup"]
+    assert status is Status.ERROR
+    assert "no such table: user (the baseline fails the same way)" in summary
+
+
+def test_a_failure_the_baseline_does_not_share_is_the_integrations() -> None:
+    run = with_baseline(failing(good_run(), 2, NO_TABLE), good_run())
+    status, summary = verdicts(run)["identify_on_signup"]
+    assert status is Status.FAIL
+    assert summary.startswith("signup answered 500 in PostHog integration code: sqlite3")
+    assert "(the baseline serves this step)" in summary
+
+
+def test_a_step_the_baseline_never_made_keeps_the_tracebacks_reading() -> None:
+    baseline = dataclasses.replace(
+        good_run(), exchanges=tuple(x for x in good_run().exchanges if x.step != "signup")
+    )
+    run = with_baseline(failing(good_run(), 2, NO_TABLE), baseline)
+    assert verdicts(run)["identify_on_signup"][0] is Status.ERROR
+    assert run.exchanges[2].failure == NO_TABLE
+
+
+def test_a_boot_failure_the_baseline_shares_is_not_the_apps_raising() -> None:
+    raised = BootFailure(Phase.BOOT, "KeyError: 'SHOP_DB'", app_raised=True, detail="Traceback")
+    app = dataclasses.replace(good_run(), exchanges=(), boot_failure=raised)
+    run = with_baseline(app, app)
+    assert run.boot_failure is not None
+    assert run.boot_failure.app_raised is False
+    assert verdicts(run)["boots"][0] is Status.ERROR
+    assert verdicts(app)["boots"][0] is Status.FAIL  # without the baseline: the app's own
