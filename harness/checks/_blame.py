@@ -23,6 +23,8 @@ The rule (docs/checks.md, "Failed steps and who is blamed")::
    integration's ``fail`` when the failure is ``in_integration``, and ``error``
    naming the step and the cause otherwise, never ``fail``: a database without
    its tables, a setting the app lacks or a hang are not the integration's.
+   The header checks read many requests alike (:data:`ANY_OF`): they are
+   judged on the requests that were served, and decided here only when none was.
 
 Anything not decided here is judged by the check itself. With a baseline
 (:func:`with_baseline`), whether a failure is the integration's is decided by
@@ -51,6 +53,9 @@ if t.TYPE_CHECKING:
 
 #: Checks that judge the other boot or how the client was built, not the flows.
 NOT_FLOW_CHECKS = frozenset({"boots_without_posthog_env", "single_client", "exception_autocapture"})
+#: Checks that read many requests alike: judged on those that were served, and
+#: decided here only when none was.
+ANY_OF = frozenset({"distinct_id_from_header", "session_id_from_header"})
 #: Judged only when the app runs as a server: in process they skip, whatever failed.
 SERVER_ONLY = frozenset({"flush_on_shutdown", "boots_without_posthog_env"})
 _IDENTITY_KINDS = frozenset({"signup", "login", "logout"})
@@ -91,7 +96,10 @@ def blame_verdicts(run: Run, ids: t.Iterable[str]) -> dict[str, Result]:
         return _cannot_serve(flows, [i for i in ids if i not in NOT_FLOW_CHECKS])
     verdicts: dict[str, Result] = {}
     for check in ids:
-        broken = [x for x in needed(run, check) if failed(x)]
+        rests_on = needed(run, check)
+        broken = [x for x in rests_on if failed(x)]
+        if check in ANY_OF and len(broken) < len(rests_on):
+            continue  # the requests that were served are evidence enough
         if broken:
             verdicts[check] = _blamed(check, _first_cause(broken))
     return verdicts

@@ -61,7 +61,8 @@ def test_a_signup_that_needs_setup_is_not_judged_naming_step_cause_and_fix() -> 
         "(app/auth/routes.py:42): the app needs set-up, see [setup]"
     )
     assert got["no_pii_in_events"][0] is Status.ERROR  # the canaries went in at signup
-    assert got["session_id_from_header"][0] is Status.ERROR
+    # The header checks are judged on the requests that were served.
+    assert got["session_id_from_header"][0] is Status.PASS
     # Checks that do not rest on the signup still judge: the rest of the run is good.
     assert got["boots"][0] is Status.PASS
     assert got["identify_on_login"][0] is Status.PASS
@@ -187,3 +188,18 @@ def test_a_boot_failure_the_baseline_shares_is_not_the_apps_raising() -> None:
     assert run.boot_failure.app_raised is False
     assert verdicts(run)["boots"][0] is Status.ERROR
     assert verdicts(app)["boots"][0] is Status.FAIL  # without the baseline: the app's own
+
+
+def test_the_header_checks_are_decided_only_when_no_request_of_theirs_was_served() -> None:
+    run = good_run()
+    probe_broken = failing(run, 9, TEARDOWN)  # the 500 handler's capture_exception raised
+    got = verdicts(probe_broken)
+    assert got["exception_captured"][0] is Status.FAIL
+    assert got["distinct_id_from_header"][0] is Status.PASS
+    anonymous = [x.index for x in run.exchanges if x.user == "anonymous" and x.kind == "browse"]
+    for index in anonymous:
+        run = failing(run, index, NO_TABLE)
+    run = failing(run, 9, HUNG, status=None)  # and the probe never answered
+    status, summary = verdicts(run)["distinct_id_from_header"]
+    assert status is Status.ERROR
+    assert summary.startswith("not judged: anon_browse answered 500: sqlite3.OperationalError")
