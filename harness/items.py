@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.report.steps import failed_step_lines
 from harness.verdict import Result
 from harness.verdict import Status
 
@@ -40,6 +41,11 @@ def format_result(result: Result, *, limit: int = 20) -> str:
     if len(result.evidence) > limit:
         lines.append(f"  ... {len(result.evidence) - limit} more")
     return "\n".join(lines)
+
+
+def _steps_block(steps: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+    lines = failed_step_lines(steps)
+    return "".join(["\nfailed steps:", *(f"\n  - {line}" for line in lines)]) if lines else ""
 
 
 class VerifyDirectory(pytest.Directory):
@@ -96,21 +102,24 @@ class CheckItem(pytest.Item):
         super().__init__(**kwargs)
         self.check_id = check_id
         self.result: Result | None = None
+        self.message = ""
 
     def setup(self) -> None:
         entry = self.parent.entry
         outcome = self.parent.verify.outcome(entry)
         self.result = outcome.results[self.check_id]
         self.user_properties.append((RESULT_PROPERTY, outcome.item_property(self.check_id)))
+        # The failed steps go with every fail and error (--junitxml's message too).
+        self.message = format_result(self.result) + _steps_block(outcome.steps)
         if self.result.status is Status.ERROR:
-            raise NotJudged(format_result(self.result))
+            raise NotJudged(self.message)
         if self.result.status is Status.SKIP:
             pytest.skip(self.result.summary)
 
     def runtest(self) -> None:
         assert self.result is not None
         if self.result.status is Status.FAIL:
-            raise CheckFailed(format_result(self.result))
+            raise CheckFailed(self.message)
 
     def repr_failure(
         self,

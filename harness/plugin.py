@@ -120,6 +120,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="deadline for each of an app's set-up commands ([setup], flask db upgrade). "
         "Default: 120.",
     )
+    group.addoption(
+        "--posthog-baseline",
+        dest="posthog_baseline",
+        type=settings_mod.parse_baseline,
+        metavar="PATH",
+        help="the same app before the integration: a failure it shares is the environment's.",
+    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
@@ -165,6 +172,7 @@ def pytest_configure(config: pytest.Config) -> None:
         workspace_limit_bytes=settings.workspace_limit.value,
         app_env=_env_file(settings.env_file.value),
         setup_timeout_s=settings.setup_timeout.value,
+        baseline=config.getoption("posthog_baseline"),
     )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)

@@ -21,6 +21,10 @@ import typing as t
 from harness.capture.records import CapturedEvent
 from harness.capture.records import CapturedRequest
 
+#: The step name of the login the driver performs when a signup leaves the new
+#: user logged out (kind ``login``); identify_on_signup looks past it.
+LOGIN_AFTER_SIGNUP = "login_after_signup"
+
 
 class Phase(enum.StrEnum):
     """Where in an app's life something happened (or failed)."""

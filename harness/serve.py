@@ -22,7 +22,6 @@ import atexit
 import importlib
 import importlib.util
 import os
-import re
 import signal
 import sys
 import threading
@@ -32,6 +31,7 @@ import typing as t
 from pathlib import Path
 
 from harness.run import CLIENT_ADDRESS
+from harness.target.failures import missing_settings
 from harness.target.instrument import MOCK_URL_ENV
 from harness.target.instrument import FileSink
 from harness.target.instrument import Instrumentation
@@ -88,21 +88,6 @@ def _missing_dependency(exc: BaseException) -> str | None:
     return top
 
 
-def _missing_setting(exc: BaseException) -> str | None:
-    """The variable a ``KeyError`` names when it looks like an environment
-    variable the app's own configuration needs (``SECRET_KEY``,
-    ``DATABASE_URL``) and is not set: the environment's to provide, no verdict
-    on the integration. A PostHog variable is left out: the harness sets
-    those, so reading one that is missing is the app's own doing."""
-    if not isinstance(exc, KeyError) or len(exc.args) != 1 or not isinstance(exc.args[0], str):
-        return None
-    name = exc.args[0]
-    looks_like_env = re.fullmatch(r"[A-Z][A-Z0-9_]*", name) is not None
-    if not looks_like_env or "POSTHOG" in name or name in os.environ:
-        return None
-    return name
-
-
 def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
     missing = _missing_dependency(exc)
     if missing is not None:
@@ -111,11 +96,12 @@ def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed
             "install the app's requirements (pip install -r requirements.txt) first"
         )
         return BootFailed(phase, False, cause, traceback.format_exc())
-    setting = _missing_setting(exc)
-    if setting is not None:
+    settings = missing_settings(exc, os.environ)
+    if settings:
+        names = " or ".join(repr(name) for name in settings)
         cause = (
-            f"the app needs the environment variable {setting!r}, which is not set: "
-            "set it where pytest runs (it reaches the app)"
+            f"the app needs the environment variable {names}, which is not set "
+            f"({_one_line(exc)}): set it where pytest runs (it reaches the app)"
         )
         return BootFailed(phase, False, cause, traceback.format_exc())
     return BootFailed(phase, app_raised, _one_line(exc), traceback.format_exc())
@@ -226,6 +212,7 @@ def prepare(target: str, token: str, instrumentation: Instrumentation) -> Flask:
     # Patching a method on the instance; mypy also compares it with the unbound
     # method (``self`` included), hence ``assignment``.
     app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment]
+    instrumentation.watch_errors(app)
     app.wsgi_app = with_client_address(app.wsgi_app)  # type: ignore[method-assign]
     return app
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import threading
 import typing as t
 from pathlib import Path
 
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
+from harness.checks._blame import with_baseline
 from harness.redact import Redactor
 from harness.report import AppReport
+from harness.scenario.outcomes import step_log
 from harness.target.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
@@ -30,6 +33,7 @@ from harness.verify import Options
 from harness.verify import verify_app
 
 if t.TYPE_CHECKING:
+    from harness.run import Run
     from harness.settings import Shard
 
 # However an app behaves, its outcome arrives within its phase deadlines; this
@@ -51,6 +55,7 @@ class AppOutcome:
     entry: AppEntry
     results: dict[str, Result]
     duration_s: float
+    steps: tuple[dict[str, t.Any], ...] = ()
 
     def item_property(self, check_id: str) -> dict[str, t.Any]:
         return {
@@ -58,6 +63,7 @@ class AppOutcome:
             "path": str(self.entry.path),
             "duration_s": round(self.duration_s, 3),
             "result": self.results[check_id].to_dict(),
+            "steps": list(self.steps),
         }
 
 
@@ -90,6 +96,8 @@ class VerifySession:
             max_workers=concurrency, thread_name_prefix="posthog-verify"
         )
         self._futures: dict[str, concurrent.futures.Future[AppOutcome]] = {}
+        self._baseline: concurrent.futures.Future[Run] | None = None
+        self._baseline_lock = threading.Lock()
         self.gathered: dict[str, dict[str, t.Any]] = {}
 
     def warm_up(self) -> None:
@@ -110,13 +118,32 @@ class VerifySession:
         redactor = Redactor.for_app(entry.path, self.options.environ)
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
+            if self.options.baseline is not None:
+                run = with_baseline(run, self.baseline_run(self.options.baseline))
             redactor = Redactor.for_app(entry.path, self.options.environ, token=run.token)
             results = {r.check_id: redactor.result(r) for r in run_checks(run)}
-            return AppOutcome(entry, results, run.duration_s)
+            steps = tuple(redactor.value(step) for step in step_log(run.exchanges))
+            return AppOutcome(entry, results, run.duration_s, steps)
         except Exception as exc:  # a harness fault: every check is error, none is a verdict
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"
             results = {c: redactor.result(Result(c, Status.ERROR, summary)) for c in self.check_ids}
             return AppOutcome(entry, results, 0.0)
+
+    def baseline_run(self, path: Path) -> Run:
+        """The baseline's Run, verified once for every app that is compared with it."""
+        with self._baseline_lock:
+            if self._baseline is None:
+                self._baseline = concurrent.futures.Future()
+                owner = True
+            else:
+                owner = False
+        if owner:
+            try:
+                options = dataclasses.replace(self.options, baseline=None)
+                self._baseline.set_result(verify_app(path, name="baseline", options=options))
+            except BaseException as exc:
+                self._baseline.set_exception(exc)
+        return self._baseline.result(timeout=OUTCOME_GUARD_S)
 
     def gather(self, nodeid: str, properties: t.Iterable[tuple[str, object]]) -> None:
         """Keep an item's result from its report (controller or single process)."""
@@ -143,6 +170,7 @@ class VerifySession:
                     path=values[0]["path"],
                     duration_s=values[0]["duration_s"],
                     checks=tuple(results),
+                    steps=tuple(values[0].get("steps", ())),
                 )
             )
         return reports

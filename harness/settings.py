@@ -59,6 +59,17 @@ class Settings:
     setup_timeout: Setting[float] = Setting(120.0, "default")
 
 
+def parse_baseline(text: str) -> Path:
+    """``--posthog-baseline`` type: the folder of the same app before the integration."""
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise pytest.UsageError(
+            f"--posthog-baseline: {text!r} is not a folder: give the app's folder as it was "
+            "before the PostHog integration"
+        )
+    return path.resolve()
+
+
 def parse_timeout(text: str) -> float:
     """``--posthog-timeout`` type: seconds per phase, a positive number."""
     try:

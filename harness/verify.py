@@ -40,6 +40,8 @@ from harness.scenario import make_canaries
 from harness.scenario import make_identity
 from harness.scenario.canary import typed_values
 from harness.scenario.crawl import fetcher
+from harness.scenario.outcomes import exit_description
+from harness.scenario.outcomes import with_failures
 from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
@@ -100,6 +102,7 @@ class Options:
     app_env: dict[str, str] = dataclasses.field(default_factory=dict)
     #: the deadline of each set-up command (``--posthog-setup-timeout``).
     setup_timeout_s: float = DEFAULT_TIMEOUT_S
+    baseline: Path | None = None  # the same app before the integration (--posthog-baseline)
 
 
 def injected_env(
@@ -340,16 +343,19 @@ def _drive_and_stop(
     mock.faults.fail_next(1, 500, kind=RequestKind.CAPTURE)
     outcome = process.stop()
     observed = process.records()
+    exchanges, crashed = with_failures(
+        result.exchanges, observed, outcome, app_gone=result.error is not None
+    )
     return dataclasses.replace(
         run,
-        exchanges=result.exchanges,
+        exchanges=exchanges,
         clients=observed.clients,
         atexit=observed.atexit,
         capture_calls=observed.capture_calls,
         enqueued=observed.enqueued,
         probe_entered=observed.probe_entered,
         process=outcome,
-        boot_failure=_failure_after_boot(result.error, outcome),
+        boot_failure=_failure_after_boot(result.error, outcome, crashed),
         stop_fault_armed=True,
         steps_skipped=dict(steps.skipped) | dict(result.skipped),
         steps_incomplete=dict(result.incomplete),
@@ -383,13 +389,22 @@ def _unreachable(exchanges: tuple[Exchange, ...], observed: Observations) -> tup
     )
 
 
-def _failure_after_boot(drive_error: str | None, outcome: ProcessOutcome) -> BootFailure | None:
-    """A drive cut short because the app died, or a stop that needed SIGKILL."""
+def _failure_after_boot(
+    drive_error: str | None, outcome: ProcessOutcome, crashed: Exchange | None = None
+) -> BootFailure | None:
+    """A drive cut short because the app died (naming the request it died
+    serving, not the next one that found nothing listening), or a stop that
+    needed SIGKILL."""
     if drive_error is not None:
         detail = outcome.stderr_tail
-        return BootFailure(
-            Phase.REQUEST, f"{drive_error} (exit code {outcome.exit_code})", detail=detail
-        )
+        how = exit_description(outcome)
+        if crashed is not None:
+            cause = (
+                f"the app's process died while serving request {crashed.index} "
+                f"({crashed.step}: {crashed.method} {crashed.path}), {how}"
+            )
+            return BootFailure(Phase.REQUEST, cause, detail=detail)
+        return BootFailure(Phase.REQUEST, f"{drive_error} ({how})", detail=detail)
     if outcome.stop_signal and "KILL" in outcome.stop_signal:
         return BootFailure(Phase.STOP, f"the app did not stop: {outcome.stop_signal}")
     return None

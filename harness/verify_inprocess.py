@@ -45,6 +45,7 @@ from harness.scenario import drive
 from harness.scenario import load_scenario
 from harness.scenario import routes_from_app
 from harness.scenario.crawl import fetcher
+from harness.scenario.outcomes import with_failures
 from harness.scenario.plan import plan_app
 from harness.serve import BootFailed
 from harness.serve import add_probe_routes
@@ -240,8 +241,10 @@ def _with_observations(
 ) -> Run:
     observed = parse_records(list(sink.records))
     errors = tuple(str(e) for e in mock.store.handler_errors)
+    exchanges, _ = with_failures(run.exchanges, observed, None, app_gone=False)
     return dataclasses.replace(
         run,
+        exchanges=exchanges,
         requests=tuple(mock.store.requests()),
         events=tuple(mock.store.events()),
         clients=observed.clients,

@@ -22,6 +22,8 @@ PostHog; `reference` integrates it as the Flask guidance asks; the `correct_*`
 apps are other valid styles; each `broken_*` app is `derived_from` changed in
 one place, marked `# BROKEN:` in its source. Every app boots with nothing but
 environment variables (`POSTHOG_PROJECT_TOKEN`, `POSTHOG_HOST`).
+The standalone apps at the end (those with `proven_by` in `expectations.toml`)
+each have a shape of their own and show how failed steps are blamed.
 
 ## Whole apps and variants
 

@@ -2,8 +2,9 @@
 
 A check function judges a Run that was booted and driven. Whether it may
 judge at all is decided here, in this order: the manifest's ``[skip]``, then
-``Run.boot_failure``, then ``Run.harness_errors``; and a check that raises is
-a harness fault (``error``), never a verdict on the app::
+``Run.boot_failure``, then ``Run.harness_errors``, then the steps that failed
+(:mod:`harness.checks._blame`); and a check that raises is a harness fault
+(``error``), never a verdict on the app::
 
     results = apply_rules(run, CHECKS)
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import traceback
 import typing as t
 
+from harness.checks._blame import blame_verdicts
 from harness.checks._events import evidence
 from harness.checks._events import result
 from harness.checks.boot import traceback_tail
@@ -123,6 +125,9 @@ def apply_rules(run: Run, checks: t.Mapping[str, Check]) -> list[Result]:
                     [evidence(note="a harness fault, not the app's")],
                 ),
             )
+    # Failed steps: who is blamed is decided in one place (_blame.py).
+    for check, verdict in blame_verdicts(run, checks).items():
+        decided.setdefault(check, verdict)
     for check, reason in run.skip.items():
         if check in checks:
             decided[check] = result(check, Status.SKIP, reason or "skipped by the manifest")

@@ -32,6 +32,7 @@ from harness.checks._events import is_personless
 from harness.checks._events import person_properties
 from harness.checks._events import result
 from harness.checks._events import unique_events
+from harness.run import LOGIN_AFTER_SIGNUP
 from harness.verdict import Result
 from harness.verdict import Status
 
@@ -67,13 +68,15 @@ class Window:
 
 
 def window(run: Run, kind: str) -> Window:
-    own = tuple(x for x in run.exchanges if x.kind == kind)
+    # The driver's login after a signup that left the user logged out belongs
+    # to neither kind's own exchanges: signup's window looks past it.
+    own = tuple(x for x in run.exchanges if x.kind == kind and x.step != LOGIN_AFTER_SIGNUP)
     if not own:
         return Window((), ())
     last = max(x.index for x in own)
     later: list[Exchange] = []
     for exchange in sorted(run.exchanges, key=lambda x: x.index):
-        if exchange.index <= last:
+        if exchange.index <= last or exchange.step == LOGIN_AFTER_SIGNUP:
             continue
         if exchange.user != "user" or exchange.kind in _WINDOW_ENDS or "logout" in exchange.step:
             break

@@ -20,6 +20,7 @@ from harness.report.json_report import apps_of
 from harness.report.model import AppReport
 from harness.report.model import Totals
 from harness.report.model import check_columns
+from harness.report.steps import failed_step_lines
 from harness.report.terminal import plural
 from harness.verdict import Result
 from harness.verdict import Status
@@ -194,6 +195,12 @@ def _app_block(app: AppReport, budget: _Budget) -> str | None:
         line := f"Not judged: {_text(_cut(app.error, SUMMARY_CHARS))}\n", keep=_NOTE
     ):
         parts.append(line)
+    steps = failed_step_lines(app.steps)
+    if steps and budget.take(
+        block := "Failed steps:\n" + "".join(f"- {_text(_cut(s, SUMMARY_CHARS))}\n" for s in steps),
+        keep=_NOTE,
+    ):
+        parts.append(block)
     for index, result in enumerate(findings):
         section = _check_section(result, budget.share(len(findings) - index, floor=_MIN_CHECK))
         if section is None or not budget.take(section, keep=_NOTE):

@@ -116,6 +116,9 @@ class AppReport:
         set); build with :meth:`from_results` to have it computed.
     :param error: why the harness could not judge the app at all (nothing
         found, a hang), when that is known at the app's level.
+    :param steps: the scenario's exchanges, in order, as
+        :func:`harness.scenario.outcomes.step_record` writes them (what was
+        expected, what the driver decided, why a step failed).
     """
 
     app: str
@@ -124,6 +127,7 @@ class AppReport:
     duration_s: float
     checks: tuple[Result, ...]
     error: str | None = None
+    steps: tuple[dict[str, t.Any], ...] = ()
 
     def __post_init__(self) -> None:
         expected = _app_status(self.checks, self.error)
@@ -142,10 +146,12 @@ class AppReport:
         *,
         duration_s: float = 0.0,
         error: str | None = None,
+        steps: t.Iterable[dict[str, t.Any]] = (),
     ) -> AppReport:
         """Build the record with its status computed from the checks."""
         checks = tuple(checks)
-        return cls(app, path, _app_status(checks, error), duration_s, checks, error)
+        status = _app_status(checks, error)
+        return cls(app, path, status, duration_s, checks, error, tuple(steps))
 
     @property
     def score(self) -> Score:
@@ -176,6 +182,7 @@ class AppReport:
             "score": self.score.to_dict(),
             "error": self.error,
             "checks": [_plain(result.to_dict()) for result in self.checks],
+            "steps": [_plain(step) for step in self.steps],
         }
 
     @classmethod
@@ -193,6 +200,7 @@ class AppReport:
                 duration_s=float(data["duration_s"]),
                 checks=tuple(Result.from_dict(check) for check in data["checks"]),
                 error=data.get("error"),
+                steps=tuple(data.get("steps", ())),
             )
         except KeyError as exc:
             raise ValueError(f"app {name!r}: missing field {exc.args[0]!r}") from None

@@ -16,12 +16,16 @@ from harness.report.model import AppReport
 from harness.report.model import Score
 from harness.report.model import Totals
 from harness.report.model import check_columns
+from harness.report.steps import failed_step_lines
 from harness.verdict import Status
 
 GLYPHS = {Status.PASS: ".", Status.FAIL: "F", Status.WARN: "W", Status.SKIP: "s", Status.ERROR: "E"}
 NOT_RUN = "-"  # the app has no result for this check (deselected, e.g. with -k)
 ELLIPSIS = "…"
 _MIN_NAME = 4
+
+
+_STEP_LINES = 4  # failed steps shown per app; the JSON has them all
 
 
 def plural(count: int, word: str) -> str:
@@ -145,6 +149,10 @@ def _finding_lines(app: AppReport, width: int) -> list[str]:
         for r in app.checks
         if r.status in (Status.FAIL, Status.WARN, Status.ERROR)
     )
+    steps = failed_step_lines(app.steps)
+    found.extend((app.app, "STEP", line) for line in steps[:_STEP_LINES])
+    if len(steps) > _STEP_LINES:
+        found.append((app.app, "STEP", f"and {len(steps) - _STEP_LINES} more failed steps"))
     lines = []
     for node, status, summary in found:
         line = f"{node} {status} {_one_line(summary)}"

@@ -34,6 +34,19 @@ Decisions a check relies on:
   ``skipped``. A logout the app refuses clears the cookies, so the rest of the
   scenario really is anonymous. Steps that ran but did not do what they are
   for (no form found, the form shown again) are in ``incomplete``.
+- **Every exchange says what happened to it**: ``expected`` (the step's
+  ``expect`` on the request that is judged), ``decisions`` (the route or form
+  chosen and where, the redirect followed, a retry as the user, a login after
+  signup) and, for a request that got no answer, ``failure`` (the deadline, or
+  the failed connection). The app's own exceptions are attached afterwards from
+  the child's records (:func:`harness.scenario.outcomes.with_failures`).
+- **Login after a signup that leaves the user logged out.** When the signup
+  lands on a page that asks for credentials again (the app sends the new user
+  to its login page), or the first authenticated page after it does, the
+  driver logs in with the same credentials (once, before any login of the
+  scenario), as step ``login_after_signup`` (kind ``login``), and then sends
+  that page's request again, so the authenticated steps after the signup
+  really are the user's.
 """
 
 from __future__ import annotations
@@ -43,7 +56,9 @@ import time
 import typing as t
 import urllib.parse
 
+from harness.run import LOGIN_AFTER_SIGNUP
 from harness.run import Exchange
+from harness.run import StepFailure
 from harness.scenario.forms import Form
 from harness.scenario.forms import choose_form
 from harness.scenario.forms import csrf_token
@@ -53,13 +68,13 @@ from harness.scenario.forms import resolve_action
 from harness.scenario.load import accepts
 from harness.scenario.placeholders import expand
 from harness.scenario.placeholders import placeholder_values
+from harness.scenario.plan import PlannedStep
 from harness.scenario.transport import FailureKind
 from harness.scenario.transport import TransportError
 
 if t.TYPE_CHECKING:
     from harness.run import Canaries
     from harness.scenario.canary import Identity
-    from harness.scenario.plan import PlannedStep
     from harness.scenario.transport import Transport
     from harness.scenario.transport import TransportResponse
 
@@ -125,6 +140,22 @@ class _Driver:
         self.user_id: str | None = None
         self.last_page = ("", "/")  # (html, path) of the last HTML answer
         self.csrf: str | None = None  # the latest token any page exposed
+        self.login_step: PlannedStep | None = None  # for a login after signup
+        self.signed_up = False  # a signup step ended logged in (as far as we know)
+        self.logged_in_again = False  # the login after signup was done (once only)
+        self._pending: list[str] = []  # decisions for the next exchange
+
+    def decide(self, decision: str, index: int | None = None) -> None:
+        """Record a decision on exchange ``index``, or on the next one sent."""
+        if index is None:
+            self._pending.append(decision)
+            return
+        exchange = self.exchanges[index]
+        decisions = (*exchange.decisions, decision)
+        self.exchanges[index] = dataclasses.replace(exchange, decisions=decisions)
+
+    def expect(self, index: int, expected: str) -> None:
+        self.exchanges[index] = dataclasses.replace(self.exchanges[index], expected=expected)
 
     # -- one HTTP request ------------------------------------------------------
 
@@ -171,6 +202,9 @@ class _Driver:
             )
         except TransportError as failure:
             error = failure
+        decisions, self._pending = tuple(self._pending), []
+        if redirect_of is not None:
+            decisions = (f"followed the redirect of exchange {redirect_of} to {path}", *decisions)
         exchange = Exchange(
             index=len(self.exchanges),
             step=step.name,
@@ -189,6 +223,9 @@ class _Driver:
             user="user" if as_user else "anonymous",
             error=str(error) if error else None,
             redirect_of=redirect_of,
+            expected="2xx|3xx" if redirect_of is not None else "",
+            decisions=decisions,
+            failure=_no_answer(error),
         )
         self.exchanges.append(exchange)
         if error is not None and error.kind is FailureKind.REFUSED:
@@ -228,6 +265,8 @@ class _Driver:
     # -- steps -------------------------------------------------------------------
 
     def run(self, step: PlannedStep) -> None:
+        if step.role == "login":
+            self.logged_in_again = True  # after any login, a sign-in form is the login's problem
         if step.form:
             self._form_step(step)
         else:
@@ -239,6 +278,7 @@ class _Driver:
         return expand(template, self.values)
 
     def _check_expect(self, step: PlannedStep, exchange: Exchange) -> None:
+        self.expect(exchange.index, step.expect)
         if not accepts(step.expect, exchange.status):
             got = exchange.status if exchange.status is not None else exchange.error
             self.unexpected.append(f"{step.name}: expected {step.expect}, got {got}")
@@ -256,15 +296,47 @@ class _Driver:
             def on_first(first: Exchange, response: TransportResponse | None) -> None:
                 self._after_submit(step, None, step.path, first, response)
 
+        if step.why:
+            self.decide(f"{step.method} {step.path}: {step.why}")
         answer = self._fetch(step, step.method, step.path, data or None, body, on_first)
         if self._guarded_probe(step, answer):
             # A login wall in front of every route: raise inside the view as
             # the logged-in user instead (the exception checks judge that one).
             as_user = dataclasses.replace(step, anonymous=False)
+            self.decide(
+                f"the anonymous request was redirected ({answer.first.status}, a login wall): "
+                "sent again as the logged-in user"
+            )
             answer = self._fetch(as_user, step.method, step.path, data or None, body)
+        if self._found_logged_out(step, answer):
+            # The signup seemed to log the user in, but this page asks for
+            # credentials: log in, then make this step's request again.
+            self._login_after_signup(answer, f"{step.name} found the user logged out")
+            self._retag_as_login(answer)
+            answer = self._fetch(step, step.method, step.path, data or None, body)
         self._check_expect(step, answer.first)
         if step.role in ("signup", "login") and self.logged_in:
             self._landed(step, answer, step.path)
+
+    def _retag_as_login(self, answer: _Answer) -> None:
+        """The attempt that found the user logged out belongs to the login
+        after signup: it was no authenticated request, whatever the driver
+        believed when it sent it (the identify checks look past it)."""
+        for index in range(answer.first.index, answer.last.index + 1):
+            exchange = self.exchanges[index]
+            self.exchanges[index] = dataclasses.replace(
+                exchange, step=LOGIN_AFTER_SIGNUP, kind="login"
+            )
+
+    def _found_logged_out(self, step: PlannedStep, answer: _Answer) -> bool:
+        """An authenticated browse step after a signup (and before any login)
+        that lands on a sign-in form: the signup did not keep the user logged in."""
+        final = answer.response
+        if final is None or step.kind != "browse" or step.anonymous or not self.logged_in:
+            return False
+        if not self.signed_up or self.logged_in_again:
+            return False
+        return any(f.asks_for_credentials for f in find_forms(final.text, answer.last.path))
 
     def _guarded_probe(self, step: PlannedStep, answer: _Answer) -> bool:
         """An anonymous probe redirected while a user is logged in."""
@@ -282,7 +354,10 @@ class _Driver:
         return {}
 
     def _form_step(self, step: PlannedStep) -> None:
+        if step.why:
+            self.decide(f"form page {step.path}: {step.why}")
         page = self._fetch(step, "GET", step.path)
+        self.expect(page.first.index, "2xx|3xx")
         if page.response is None:
             self.incomplete[step.name] = f"the form page {step.path} did not answer"
             return
@@ -294,6 +369,7 @@ class _Driver:
             return
         data = (fill(form, self.canaries) if form else {}) | overrides
         method, action = (form.method, form.action) if form else (step.method, step.path)
+        self.decide(_form_decision(form, page_path, method, action, data))
 
         def after_submit(first: Exchange, response: TransportResponse | None) -> None:
             self._after_submit(step, form, page_path, first, response)
@@ -314,9 +390,35 @@ class _Driver:
                 self.incomplete[step.name] = (
                     f"after login the app showed a password form on {answer.last.path}"
                 )
+            elif step.role == "signup":
+                self._login_after_signup(answer, "the signup left the user logged out")
             return
+        if step.role == "signup":
+            self.signed_up = True
         if answer.last is not answer.first and self.user_id is None:
             self.user_id = self.identified_as(answer.last.index)
+
+    def _login_after_signup(self, answer: _Answer, why: str) -> None:
+        """The signup left the user logged out: log in before the steps that
+        need the user, with the scenario's login (or the form the app showed)."""
+        self.logged_in_again = True
+        where = answer.last.path
+        login = self.login_step or PlannedStep(
+            name=LOGIN_AFTER_SIGNUP,
+            kind="login",
+            method="GET",
+            path=where,
+            form=True,
+            expect="2xx|3xx",
+            role="login",
+            why=f"the sign-in form the signup landed on ({where})",
+        )
+        self.decide(
+            f"{why} (it landed on a sign-in form at {where}): "
+            "logging in with the same credentials before the authenticated steps",
+            answer.last.index,
+        )
+        self.run(dataclasses.replace(login, name=LOGIN_AFTER_SIGNUP, anonymous=False))
 
     def _after_submit(
         self,
@@ -343,6 +445,7 @@ class _Driver:
             self.transport.clear_cookies()
             got = exchange.status if exchange.status is not None else exchange.error
             self.incomplete[exchange.step] = f"the app refused the logout ({got}); cookies cleared"
+            self.decide(f"the app refused the logout ({got}): cookies cleared", exchange.index)
         self.logged_in, self.user_id = False, None
 
 
@@ -375,6 +478,27 @@ def _submit_problem(
     return f"the app answered {response.status}"
 
 
+def _no_answer(error: TransportError | None) -> StepFailure | None:
+    """Why a request got no answer; the child's own record (an exception, a
+    crash) replaces it later when there is one."""
+    if error is None:
+        return None
+    if error.kind is FailureKind.TIMEOUT:
+        return StepFailure(cause=f"{error.detail} (the request deadline): the request hung")
+    if error.kind is FailureKind.REFUSED:
+        return StepFailure(cause=f"the app no longer answered: {error.detail}")
+    return StepFailure(cause=f"the connection failed without an answer: {error.detail}")
+
+
+def _form_decision(
+    form: Form | None, page_path: str, method: str, action: str, data: dict[str, str]
+) -> str:
+    names = ", ".join(sorted(data)) or "no fields"
+    if form is None:
+        return f"no fitting form on {page_path}: posted the manifest's fields ({names}) to {action}"
+    return f"form found on {page_path}: {method} {action} with {names}"
+
+
 def _no_form_reason(step: PlannedStep, page: _Answer) -> str:
     status = page.last.status
     wanted = step.role or "content"
@@ -400,6 +524,7 @@ def drive(
     :param timeout_s: the deadline of each single request.
     """
     driver = _Driver(transport, canaries, identity, identified_as, timeout_s, step_header)
+    driver.login_step = next((s for s in steps if s.role == "login" and s.kind == "login"), None)
     skipped = dict(getattr(steps, "skipped", {}))
     error = None
     for position, step in enumerate(steps):

@@ -72,6 +72,7 @@ def isolated_import(
             # Patching a method on the instance; mypy also compares it with the unbound
             # method (``self`` included), hence ``assignment``.
             app.wsgi_app = instrumentation.wrap_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment]
+            instrumentation.watch_errors(app)
             yield app
     finally:
         for name in _imported_from(root, before):

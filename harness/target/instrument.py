@@ -23,6 +23,7 @@ and in process (:mod:`harness.target.inprocess`, records to a list)::
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import functools
 import importlib
@@ -36,6 +37,8 @@ import threading
 import types
 import typing as t
 from pathlib import Path
+
+from harness.target.failures import describe_exception
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -208,13 +211,46 @@ class Instrumentation:
         def middleware(environ: dict[str, t.Any], start_response: StartResponse) -> Iterable[bytes]:
             self.serving = True
             raw = environ.pop(_STEP_ENVIRON_KEY, None)
-            token = self._step.set(int(raw) if raw and raw.strip().lstrip("-").isdigit() else None)
+            step = int(raw) if raw and raw.strip().lstrip("-").isdigit() else None
+            token = self._step.set(step)
+            # Start and end of each request: a process that dies while serving
+            # one leaves a start without an end, which names the request.
+            self.emit("request_start", step=step)
             try:
                 return wsgi_app(environ, start_response)
+            except BaseException as exc:  # teardown, after_request, SystemExit: recorded
+                self.record_request_error(exc, "wsgi")
+                raise
             finally:
+                self.emit("request_end", step=step)
                 self._step.reset(token)
 
         return middleware
+
+    def watch_errors(self, app: t.Any) -> None:
+        """Record the exception of every request Flask turns into a 500
+        (``got_request_exception``, sent before the app's error handlers run);
+        exceptions that escape Flask (teardown hooks) are caught by
+        :meth:`wrap_wsgi`."""
+        from flask import got_request_exception
+
+        def on_exception(sender: t.Any, exception: BaseException, **extra: t.Any) -> None:
+            self.record_request_error(exception, "view")
+
+        got_request_exception.connect(on_exception, app, weak=False)
+
+    def record_request_error(self, exc: BaseException, where: str) -> None:
+        """One ``request_error`` record per exception (Flask may re-raise the
+        one it signalled); never raises into the app."""
+        if getattr(exc, "_posthog_verify_recorded", False):
+            return
+        with contextlib.suppress(AttributeError):
+            exc._posthog_verify_recorded = True  # type: ignore[attr-defined]
+        try:
+            fields = describe_exception(exc, str(self.app_root))
+        except Exception as failure:  # describing must never break the request
+            fields = {"cause": f"{type(exc).__name__}: {exc}", "note": repr(failure)}
+        self.emit("request_error", step=self.step, where=where, **fields)
 
     # -- install -------------------------------------------------------------
 

@@ -22,7 +22,11 @@ from harness.run import ClientConstruction
 from harness.run import EnqueuedMessage
 from harness.run import Phase
 from harness.run import SourceLocation
+from harness.run import StepFailure
 from harness.scenario.plan import Route
+
+#: The exception the harness's probe raises on purpose (``harness.target.instrument``).
+PROBE_ERROR = "PosthogVerifyProbeError"
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -62,6 +66,8 @@ class Observations:
     ready_url: str | None = None
     stop_signal: str | None = None
     exited: bool = False
+    request_errors: dict[int, StepFailure] = dataclasses.field(default_factory=dict)
+    unfinished: tuple[int, ...] = ()
 
 
 def _location(raw: dict[str, t.Any] | None) -> SourceLocation | None:
@@ -104,9 +110,19 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         "outbound": OutboundRequest,
     }
     scalars: dict[str, t.Any] = {}
+    errors: dict[int, StepFailure] = {}
+    open_steps: dict[int, int] = {}
     for record in records:
         kind = record.get("type")
-        if kind in classes:
+        step = record.get("step")
+        if kind == "request_error" and isinstance(step, int):
+            # The first is the cause, except the probe's own exception: what its
+            # error handler raised after it is the failure worth reporting.
+            if step not in errors or PROBE_ERROR in errors[step].cause:
+                errors[step] = step_failure_from(record)
+        elif kind in ("request_start", "request_end") and isinstance(step, int):
+            open_steps[step] = open_steps.get(step, 0) + (1 if kind == "request_start" else -1)
+        elif kind in classes:
             lists[kind].append(classes[kind](**_fields(classes[kind], record)))
         elif kind == "routes":
             scalars["routes"] = tuple(Route.from_jsonable(r) for r in record.get("rules", ()))
@@ -130,7 +146,19 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         capture_calls=tuple(lists["call"]),
         enqueued=tuple(lists["enqueue"]),
         outbound=tuple(lists["outbound"]),
+        request_errors=errors,
+        unfinished=tuple(sorted(step for step, count in open_steps.items() if count > 0)),
         **scalars,
+    )
+
+
+def step_failure_from(record: dict[str, t.Any]) -> StepFailure:
+    """A ``request_error`` record (:mod:`harness.target.failures`) as a StepFailure."""
+    return StepFailure(
+        cause=str(record.get("cause", "")),
+        location=_location(record.get("location")),
+        traceback_tail=str(record.get("traceback_tail", "")),
+        in_integration=bool(record.get("in_integration", False)),
     )
 
 

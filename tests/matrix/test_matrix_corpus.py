@@ -126,3 +126,48 @@ def test_verdicts_do_not_depend_on_the_number_of_workers(
         return {f"{a['app']}::{c['id']}": c["status"] for a in report["apps"] for c in a["checks"]}
 
     assert verdicts(other) == verdicts(corpus_report)
+
+
+def steps(report: dict[str, t.Any], app: str) -> list[dict[str, t.Any]]:
+    entry = next(a for a in report["apps"] if a["app"] == app)
+    return t.cast(list[dict[str, t.Any]], entry["steps"])
+
+
+def test_every_served_app_carries_its_step_log(corpus_report: dict[str, t.Any]) -> None:
+    for entry in corpus_report["apps"]:
+        if entry["app"] in ("settings_error_at_boot", "broken_boot_typo"):
+            assert entry["steps"] == [], entry["app"]  # it never served
+            continue
+        assert [s["index"] for s in entry["steps"]] == list(range(len(entry["steps"])))
+        assert entry["steps"][0]["step"] == "anon_browse", entry["app"]
+
+
+def test_the_integration_raising_in_teardown_is_quoted_step_by_step(
+    corpus_report: dict[str, t.Any],
+) -> None:
+    log = steps(corpus_report, "integration_teardown_exit")
+    served = [s for s in log if s["kind"] != "probe"]
+    assert {s["status"] for s in served} == {500}
+    for step in served:
+        assert step["failure"]["location"].startswith("wsgi.py:"), step
+        assert step["failure"]["in_integration"] is True
+        assert step["failure"]["cause"].startswith("TypeError: _GeneratorContextManager.__exit__()")
+        assert "close_posthog_context" in step["failure"]["traceback_tail"]
+
+
+def test_a_signup_that_does_not_log_in_is_followed_by_a_login(
+    corpus_report: dict[str, t.Any],
+) -> None:
+    log = steps(corpus_report, "signup_then_login")
+    relogin = [s for s in log if s["step"] == "login_after_signup"]
+    assert [(s["method"], s["status"]) for s in relogin] == [
+        ("GET", 200),
+        ("POST", 302),
+        ("GET", 200),
+    ]
+    decided = [d for s in log if s["step"] == "signup" for d in s["decisions"]]
+    assert any(d.startswith("the signup left the user logged out") for d in decided)
+    dashboard = next(s for s in log if s["step"] == "dashboard")
+    assert (dashboard["user"], dashboard["status"]) == ("user", 200)
+    signup = verdict(corpus_report, "signup_then_login", "identify_on_signup")
+    assert "no later events to compare" not in signup["summary"]

@@ -72,12 +72,47 @@ def test_a_process_that_dies_mid_scenario_errors_naming_request_and_exit_code(
     assert results["boots"]["status"] == "pass"  # it did boot and serve
 
 
+def steps(report: dict[str, t.Any], app: str) -> list[dict[str, t.Any]]:
+    entry = next(a for a in report["apps"] if a["app"] == app)
+    return t.cast(list[dict[str, t.Any]], entry["steps"])
+
+
+@pytest.mark.parametrize(
+    ("app", "how"),
+    [("exit_on_signup", "exit code 7"), ("segfault_on_signup", "killed by signal SIGSEGV")],
+)
+def test_a_crash_names_the_request_that_crashed_not_the_next_one(
+    unruly_report: dict[str, t.Any], app: str, how: str
+) -> None:
+    summary = checks(unruly_report, app)["identify_on_signup"]["summary"]
+    assert f"died while serving request 2 (signup: POST /signup), {how}" in summary
+    crashed = steps(unruly_report, app)[2]
+    assert (crashed["step"], crashed["method"], crashed["status"]) == ("signup", "POST", None)
+    assert crashed["failure"]["cause"] == f"the process died while serving this request ({how})"
+
+
+def test_systemexit_in_a_view_is_an_error_naming_the_step_and_line(
+    unruly_report: dict[str, t.Any],
+) -> None:
+    results = checks(unruly_report, "systemexit_on_signup")
+    assert results["identify_on_signup"]["status"] == "error"
+    assert results["identify_on_signup"]["summary"] == (
+        "not judged: signup did not answer: SystemExit: 3 (app.py:23)"
+    )
+    assert results["boots"]["status"] == "pass"
+    failed = [s for s in steps(unruly_report, "systemexit_on_signup") if s["failure"]]
+    assert [(s["step"], s["failure"]["location"]) for s in failed] == [("signup", "app.py:23")]
+
+
 def test_a_hanging_request_is_cut_off_and_the_drive_goes_on(
     unruly_report: dict[str, t.Any],
 ) -> None:
     results = checks(unruly_report, "hang_on_signup")
     assert results["identify_on_signup"]["status"] == "error"
-    assert "did not answer" in results["identify_on_signup"]["summary"]
+    assert results["identify_on_signup"]["summary"].startswith(
+        "not judged: signup did not answer: no answer within 2 s (the request deadline)"
+    )
+    assert "pass" not in {results[c]["status"] for c in ("no_pii_in_events", "identify_on_signup")}
     # Later steps still ran: the probe was requested after the hung signup.
     assert results["exception_captured"]["status"] == "fail"
 
@@ -94,4 +129,5 @@ def test_an_app_that_ignores_sigterm_errors_the_flush_check_only(
 def test_the_healthy_app_in_the_same_run_is_still_judged(
     unruly_report: dict[str, t.Any],
 ) -> None:
-    assert {r["status"] for r in checks(unruly_report, "reference").values()} == {"pass"}
+    results = checks(unruly_report, "reference")
+    assert {r["status"] for r in results.values()} == {"pass"}, results

@@ -43,7 +43,11 @@ SERVER_ONLY = frozenset({"flush_on_shutdown", "boots_without_posthog_env"})
 #: (app, check) -> (verdict in process, why it differs from expectations.toml).
 #: Empty: every other verdict is the same in both modes.
 IN_PROCESS_DIFFERENCES: dict[tuple[str, str], tuple[str, str]] = {}
-BOOT_FAILS = {"broken_boot_typo"}
+BOOT_FAILS = {"broken_boot_typo", "settings_error_at_boot"}
+#: The environment lacks what the app needs (not the app's own code raising).
+ENVIRONMENT_FAILS = {"settings_error_at_boot"}
+#: Every request fails in the integration's teardown hook.
+CANNOT_SERVE = {"integration_teardown_exit"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,13 +117,18 @@ def test_app_is_found_booted_and_driven(corpus: dict[str, Judged], name: str) ->
     assert run.app.target
     if name in BOOT_FAILS:
         assert run.boot_failure is not None
-        assert run.boot_failure.app_raised
+        assert run.boot_failure.app_raised is (name not in ENVIRONMENT_FAILS)
         assert run.boot_failure.phase in {Phase.IMPORT, Phase.BOOT}
         assert "Traceback" in run.boot_failure.detail
         assert run.exchanges == ()
         return
     assert run.boot_failure is None
     assert run.harness_errors == ()
+    if name in CANNOT_SERVE:  # the same failure recorded on every request, as in a server
+        failures = [x.failure for x in run.exchanges if x.kind != "probe"]
+        assert all(f is not None and f.in_integration for f in failures)
+        assert {f.location.file for f in failures if f and f.location} == {"wsgi.py"}
+        return
     assert run.steps_incomplete == {}
     assert {"signup", "login", "probe"} <= {e.kind for e in run.exchanges}
     assert all(e.status is not None for e in run.exchanges)

@@ -36,6 +36,20 @@ def test_variant_patch_names_the_base_expectations_name(name: str) -> None:
     assert base_of(name) == EXPECTATIONS[name]["derived_from"]
 
 
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_expectations_cover_every_check(name: str) -> None:
+    app = EXPECTATIONS[name]
+    assert list(app["expect"]) == _check_ids()
+    assert set(app["expect"].values()) <= STATUSES
+    assert app["description"]
+    assert app["style"]
+    for check in app.get("evidence", {}):
+        assert app["expect"][check] in {"fail", "warn", "error"}
+    if "proven_by" in app:  # its ground truth is proven there, by name
+        proof = TARGET_APPS.parent / app["proven_by"]
+        assert name in proof.read_text(), f"{app['proven_by']} does not prove {name}"
+
+
 def test_every_check_has_an_app_that_breaks_it() -> None:
     for check in _check_ids():
         broken = [n for n, a in EXPECTATIONS.items() if a["expect"][check] in {"fail", "warn"}]
