@@ -28,10 +28,6 @@ class CheckFailed(Exception):
     """The app breaks the rule: the message is the evidence."""
 
 
-class NotJudged(Exception):
-    """The harness could not judge: reported as a pytest error, never a fail."""
-
-
 def format_result(result: Result, *, limit: int = 20) -> str:
     """The summary, then each evidence item on its own line."""
     lines = [f"{result.check_id}: {result.status.value}: {result.summary}"]
@@ -79,6 +75,7 @@ class AppCollector(pytest.Collector):
                 check_id=check_id,
             )
             for check_id in self.verify.check_ids
+            if self.verify.selection.wants(self.entry.name, check_id)
         ]
         return items
 
@@ -101,9 +98,13 @@ class CheckItem(pytest.Item):
         entry = self.parent.entry
         outcome = self.parent.verify.outcome(entry)
         self.result = outcome.results[self.check_id]
-        self.user_properties.append((RESULT_PROPERTY, outcome.item_property(self.check_id)))
+        self.user_properties.append(
+            (RESULT_PROPERTY, outcome.item_property(self.check_id, base=self.parent.verify.base))
+        )
         if self.result.status is Status.ERROR:
-            raise NotJudged(format_result(self.result))
+            # Raised in setup so pytest counts an error, not a fail; without a
+            # traceback, because the harness's frames say nothing to the user.
+            pytest.fail(format_result(self.result), pytrace=False)
         if self.result.status is Status.SKIP:
             pytest.skip(self.result.summary)
 
@@ -117,7 +118,7 @@ class CheckItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: t.Any = None,
     ) -> str | t.Any:
-        if isinstance(excinfo.value, CheckFailed | NotJudged):
+        if isinstance(excinfo.value, CheckFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 

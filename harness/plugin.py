@@ -64,6 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a Markdown summary fit for a pull-request comment to PATH.",
     )
     group.addoption(
+        "--posthog-report-html",
+        dest="posthog_report_html",
+        metavar="PATH",
+        type=Path,
+        help="write the HTML grade book (one self-contained file: apps x checks) to PATH.",
+    )
+    group.addoption(
         "--posthog-server",
         dest="posthog_server",
         type=settings_mod.parse_server,
@@ -94,6 +101,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
+    parser.addini("posthog_report_html", "path of the HTML grade book")
     parser.addini("posthog_server", "werkzeug or gunicorn")
     parser.addini("posthog_timeout", "deadline in seconds for each phase")
     parser.addini("posthog_shard", "K/N share of the apps")
@@ -112,7 +120,9 @@ def _workers(config: pytest.Config) -> int:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("posthog_verify"):
+        _refuse_verify_options_without_verify(config)
         return
+    from harness.selection import Selection
     from harness.session import VerifySession
     from harness.session import select
     from harness.target.process import Timeouts
@@ -127,17 +137,52 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     options = Options(server=settings.server.value, timeouts=timeouts)
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
-    verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
+    base = Path(config.invocation_params.dir)
+    selection = Selection.of(_explicit_args(config), entries, base=base)
+    verify = VerifySession(
+        entries, options, concurrency=settings.concurrency.value, base=base, selection=selection
+    )
     config.stash[session_key] = verify
     config.pluginmanager.register(_Gatherer(verify), "posthog-verify-gatherer")
+    from harness.condense import ErrorCondenser
+
+    config.pluginmanager.register(ErrorCondenser(), "posthog-verify-condenser")
     if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
         verify.warm_up()  # this process boots apps (an xdist controller does not)
     # In verify mode the apps are the tests: collection starts at the rootdir,
     # whose collector yields the apps, and the project's own suite is not run.
+    # Node ids given as arguments were kept in the selection above.
     config.args = [str(config.rootpath)]
     # An app's items must stay on one worker; xdist's default "load" would split them.
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"
+
+
+_VERIFY_ONLY = {
+    "posthog_apps": "--posthog-app",
+    "posthog_report": "--posthog-report",
+    "posthog_report_md": "--posthog-report-md",
+    "posthog_report_html": "--posthog-report-html",
+}
+
+
+def _refuse_verify_options_without_verify(config: pytest.Config) -> None:
+    """An option of the verification without ``--posthog-verify`` would
+    silently run the folder's whole test suite instead: refuse it."""
+    given = [flag for dest, flag in _VERIFY_ONLY.items() if config.getoption(dest)]
+    if given:
+        raise pytest.UsageError(
+            f"{', '.join(given)} needs --posthog-verify: add it to verify the app "
+            f"(e.g. pytest --posthog-verify {given[0]}=PATH); without it pytest runs "
+            "the test suite and ignores the option."
+        )
+
+
+def _explicit_args(config: pytest.Config) -> list[str]:
+    """The positional arguments the user typed (not testpaths, not the cwd)."""
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        return []
+    return [str(arg) for arg in config.args]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -194,18 +239,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     verify.close()
     settings = config.stash[settings_key]
-    if hasattr(config, "workerinput") or not (settings.report.value or settings.report_md.value):
+    wanted = (settings.report.value, settings.report_md.value, settings.report_html.value)
+    if hasattr(config, "workerinput") or not any(wanted):
         return
     from harness.report import build_report
+    from harness.report import html_report
     from harness.report import markdown_summary
     from harness.report import write_report
+    from harness.report import write_text
 
-    report = build_report(verify.app_reports(), versions=_versions(), shard=settings.shard.value)
+    report = build_report(
+        verify.app_reports(),
+        versions=_versions(),
+        shard=settings.shard.value,
+        settings=settings_mod.settings_dict(settings, base=verify.base),
+    )
     if settings.report.value:
         write_report(report, settings.report.value)
     if settings.report_md.value:
-        settings.report_md.value.parent.mkdir(parents=True, exist_ok=True)
-        settings.report_md.value.write_text(markdown_summary(report), encoding="utf-8")
+        write_text(settings.report_md.value, markdown_summary(report))
+    if settings.report_html.value:
+        write_text(settings.report_html.value, html_report(report))
 
 
 def _versions() -> dict[str, str]:

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 import typing as t
 from pathlib import Path
 
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
 from harness.report import AppReport
+from harness.report.facts import run_facts
+from harness.report.facts import runtime_versions
+from harness.selection import Selection
 from harness.target.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
@@ -45,19 +49,44 @@ class AppEntry:
 
 @dataclasses.dataclass(frozen=True)
 class AppOutcome:
-    """The verdicts on one app (the Run itself is not kept: memory stays flat)."""
+    """The verdicts on one app (the Run itself is not kept: memory stays flat).
+
+    :param facts: the report's view of the run (discovery, steps, isolation...).
+    """
 
     entry: AppEntry
     results: dict[str, Result]
     duration_s: float
+    facts: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
-    def item_property(self, check_id: str) -> dict[str, t.Any]:
-        return {
+    def item_property(self, check_id: str, *, base: Path | None = None) -> str:
+        """The item's result as JSON text: it rides ``user_properties`` to the
+        controller, and ``--junitxml`` writes it as it is (JSON, not a repr).
+
+        :param base: where pytest ran; the app's path is shown relative to it.
+        """
+        shown = shown_path(self.entry.path, base)
+        result = self.results[check_id].to_dict()
+        result["summary"] = result["summary"].replace(str(self.entry.path), shown)
+        value = {
             "app": self.entry.name,
-            "path": str(self.entry.path),
+            "path": shown,
             "duration_s": round(self.duration_s, 3),
-            "result": self.results[check_id].to_dict(),
+            "result": result,
+            "facts": self.facts,
         }
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def shown_path(path: Path, base: Path | None) -> str:
+    """``path`` relative to ``base`` when it is inside it, else as it is."""
+    if base is None:
+        return str(path)
+    try:
+        relative = path.relative_to(base)
+    except ValueError:
+        return str(path)
+    return str(relative) if relative.parts else "."
 
 
 def name_apps(paths: t.Sequence[Path]) -> list[tuple[str, Path]]:
@@ -81,9 +110,20 @@ def select(paths: t.Sequence[Path], shard: Shard | None, buckets: int) -> list[A
 class VerifySession:
     """Verifies each app once, lazily, several at a time; gathers results."""
 
-    def __init__(self, entries: list[AppEntry], options: Options, *, concurrency: int) -> None:
-        self.entries = entries
+    def __init__(
+        self,
+        entries: list[AppEntry],
+        options: Options,
+        *,
+        concurrency: int,
+        base: Path | None = None,
+        selection: Selection | None = None,
+    ) -> None:
+        self.selection = selection or Selection({})
+        # An app no node id asked for is never verified (nor started with its bucket).
+        self.entries = [e for e in entries if self.selection.wants_app(e.name)]
         self.options = options
+        self.base = base
         self.check_ids: tuple[str, ...] = CHECK_IDS
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="posthog-verify"
@@ -107,7 +147,8 @@ class VerifySession:
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
             results = {r.check_id: r for r in run_checks(run)}
-            return AppOutcome(entry, results, run.duration_s)
+            facts = run_facts(run, versions=runtime_versions())
+            return AppOutcome(entry, results, run.duration_s, facts)
         except Exception as exc:  # a harness fault: every check is error, none is a verdict
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"
             results = {c: Result(c, Status.ERROR, summary) for c in self.check_ids}
@@ -116,11 +157,12 @@ class VerifySession:
     def gather(self, nodeid: str, properties: t.Iterable[tuple[str, object]]) -> None:
         """Keep an item's result from its report (controller or single process)."""
         for key, value in properties:
-            if key == "posthog_verify" and isinstance(value, dict):
-                self.gathered.setdefault(nodeid, value)
+            if key == "posthog_verify" and isinstance(value, str):
+                self.gathered.setdefault(nodeid, json.loads(value))
 
     def app_reports(self) -> list[AppReport]:
-        """One report per app, checks in catalogue order, apps in name order."""
+        """One report per app, checks in catalogue order, apps in name order
+        (the reports rank them)."""
         by_app: dict[str, list[dict[str, t.Any]]] = {}
         for value in self.gathered.values():
             by_app.setdefault(value["app"], []).append(value)
@@ -138,6 +180,7 @@ class VerifySession:
                     path=values[0]["path"],
                     duration_s=values[0]["duration_s"],
                     checks=tuple(results),
+                    facts=values[0].get("facts") or {},
                 )
             )
         return reports

@@ -42,71 +42,104 @@ class Shard:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
+    """Every setting of a run; :func:`settings_dict` is the JSON report's ``settings``."""
+
     apps: Setting[tuple[Path, ...]]
     report: Setting[Path | None]
     report_md: Setting[Path | None]
+    report_html: Setting[Path | None]
     server: Setting[str]
     timeout: Setting[float]
     shard: Setting[Shard | None]
     concurrency: Setting[int]
 
 
-def parse_timeout(text: str) -> float:
-    """``--posthog-timeout`` type: seconds per phase, a positive number."""
+class BadValue(ValueError):
+    """A setting's value is malformed; the message says what was expected.
+
+    It names no option: the caller knows whether the value came from the
+    command line, the environment or the ini file, and says so.
+    """
+
+
+def _timeout(text: str) -> float:
+    """Seconds per phase, a positive number."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise pytest.UsageError(
-            f"--posthog-timeout: expected a positive number of seconds, got {text!r}"
-        )
+        raise BadValue(f"expected a positive number of seconds, got {text!r}")
     return value
 
 
-def parse_shard(text: str) -> Shard:
-    """``--posthog-shard`` type: ``K/N`` with 1 <= K <= N."""
+def _shard(text: str) -> Shard:
+    """``K/N`` with 1 <= K <= N."""
     index, _, count = text.partition("/")
     try:
         shard = Shard(int(index), int(count))
     except ValueError:
         shard = Shard(0, 0)
     if not 1 <= shard.index <= shard.count:
-        raise pytest.UsageError(
-            f"--posthog-shard: expected K/N with 1 <= K <= N (e.g. 2/4), got {text!r}"
-        )
+        raise BadValue(f"expected K/N with 1 <= K <= N (e.g. 2/4), got {text!r}")
     return shard
 
 
-def parse_server(text: str) -> str:
+def _server(text: str) -> str:
     if text not in SERVERS:
-        raise pytest.UsageError(
-            f"--posthog-server: expected one of {', '.join(SERVERS)}, got {text!r}"
-        )
+        raise BadValue(f"expected one of {', '.join(SERVERS)}, got {text!r}")
     return text
 
 
-def parse_concurrency(text: str) -> int:
+def _concurrency(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise pytest.UsageError(f"--posthog-concurrency: expected an integer >= 1, got {text!r}")
+        raise BadValue(f"expected an integer >= 1, got {text!r}")
     return value
+
+
+def _as_option(flag: str, parse: t.Callable[[str], T]) -> t.Callable[[str], T]:
+    """An argparse ``type=`` that names the flag in its usage error."""
+
+    def parse_option(text: str) -> T:
+        try:
+            return parse(text)
+        except BadValue as exc:
+            raise pytest.UsageError(f"{flag}: {exc}") from None
+
+    parse_option.__name__ = parse.__name__.lstrip("_")
+    return parse_option
+
+
+parse_timeout = _as_option("--posthog-timeout", _timeout)
+parse_shard = _as_option("--posthog-shard", _shard)
+parse_server = _as_option("--posthog-server", _server)
+parse_concurrency = _as_option("--posthog-concurrency", _concurrency)
 
 
 def _pick(
     config: pytest.Config, dest: str, ini: str, env: str, parse: t.Callable[[str], T], default: T
 ) -> Setting[T]:
+    """Option, then environment, then ini; a bad value names where it came from."""
     option = config.getoption(dest)
     if option is not None:
         return Setting(option, "option")
     if os.environ.get(env):
-        return Setting(parse(os.environ[env]), f"env {env}")
+        return Setting(_parsed(parse, os.environ[env], f"environment variable {env}"), f"env {env}")
     if config.getini(ini):
-        return Setting(parse(str(config.getini(ini))), "ini")
+        text = str(config.getini(ini))
+        return Setting(_parsed(parse, text, f"ini option {ini} ({config.inipath})"), "ini")
     return Setting(default, "default")
+
+
+def _parsed(parse: t.Callable[[str], T], text: str, where: str) -> T:
+    try:
+        return parse(text)
+    except BadValue as exc:
+        raise pytest.UsageError(f"{where}: {exc}") from None
 
 
 def expand_apps(patterns: t.Iterable[str], base: Path) -> tuple[Path, ...]:
@@ -149,12 +182,20 @@ def resolve(config: pytest.Config) -> Settings:
         report_md=_pick(
             config, "posthog_report_md", "posthog_report_md", "POSTHOG_VERIFY_REPORT_MD", Path, None
         ),
+        report_html=_pick(
+            config,
+            "posthog_report_html",
+            "posthog_report_html",
+            "POSTHOG_VERIFY_REPORT_HTML",
+            Path,
+            None,
+        ),
         server=_pick(
             config,
             "posthog_server",
             "posthog_server",
             "POSTHOG_VERIFY_SERVER",
-            parse_server,
+            _server,
             "werkzeug",
         ),
         timeout=_pick(
@@ -162,20 +203,42 @@ def resolve(config: pytest.Config) -> Settings:
             "posthog_timeout",
             "posthog_timeout",
             "POSTHOG_VERIFY_TIMEOUT",
-            parse_timeout,
+            _timeout,
             10.0,
         ),
-        shard=_pick(
-            config, "posthog_shard", "posthog_shard", "POSTHOG_VERIFY_SHARD", parse_shard, None
-        ),
+        shard=_pick(config, "posthog_shard", "posthog_shard", "POSTHOG_VERIFY_SHARD", _shard, None),
         concurrency=_pick(
             config,
             "posthog_concurrency",
             "posthog_concurrency",
             "POSTHOG_VERIFY_CONCURRENCY",
-            parse_concurrency,
+            _concurrency,
             # An app mostly waits (its SDK's retry backoff): 8 in flight keep 2
             # cores busy (bench/run.py, 50 apps with -n 0: 23.7 s at 4, 16.5 s at 8).
             8,
         ),
     )
+
+
+def settings_dict(settings: Settings, *, base: Path | None = None) -> dict[str, t.Any]:
+    """``{name: {"value": ..., "source": ...}}``, values as JSON-able text or numbers.
+
+    :param base: paths under it are shown relative to it (where pytest ran).
+    """
+    out: dict[str, t.Any] = {}
+    for field in dataclasses.fields(settings):
+        setting: Setting[t.Any] = getattr(settings, field.name)
+        out[field.name] = {"value": _jsonable(setting.value, base), "source": setting.source}
+    return out
+
+
+def _jsonable(value: t.Any, base: Path | None) -> t.Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v, base) for v in value]
+    if isinstance(value, Path):
+        if base is not None and value.is_relative_to(base):
+            return str(value.relative_to(base)) or "."
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
