@@ -16,6 +16,10 @@ import json
 import re
 import typing as t
 
+from harness.report.grading import Severity
+from harness.report.grading import error_groups
+from harness.report.grading import ranked
+from harness.report.grading import severity_of
 from harness.report.json_report import apps_of
 from harness.report.model import AppReport
 from harness.report.model import Totals
@@ -59,7 +63,7 @@ def markdown_summary(
     """
     if max_chars < MIN_CHARS:
         raise ValueError(f"max_chars must be at least {MIN_CHARS}, not {max_chars}")
-    apps = apps_of(report)
+    apps = ranked(apps_of(report))
     head = "\n".join([*_head(report, Totals.of(apps)), ""])
     if not apps:
         return head
@@ -137,10 +141,17 @@ def _table(apps: t.Sequence[AppReport], budget: _Budget) -> str:
     """Apps by checks, numbered columns with a legend; cut when over budget."""
     columns = check_columns(apps)
     numbers = [str(i) for i in range(1, len(columns) + 1)]
-    legend = "Checks: " + " · ".join(f"{n} `{c}`" for n, c in zip(numbers, columns, strict=True))
+    legend = "Checks: " + " · ".join(
+        f"{n} `{c}`" + ("" if severity_of(c) is Severity.BLOCKING else " (advisory)")
+        for n, c in zip(numbers, columns, strict=True)
+    )
+    legend += (
+        ". Score: 100 x sum(weight x credit) / sum(weight) over applicable checks; weight 3 "
+        "blocking, 1 advisory; credit pass 1, warn 0.5, fail 0; apps that do not serve rank last."
+    )
     lines = [
-        "| app | " + " | ".join(numbers) + " | score | errors |",
-        "| --- | " + " | ".join(":-:" for _ in numbers) + " | --: | --: |",
+        "| app | score | reason | " + " | ".join(numbers) + " | errors |",
+        "| --- | --: | --- | " + " | ".join(":-:" for _ in numbers) + " | --: |",
     ]
     budget.take(legend + "\n\n" + "\n".join(lines))  # always shown: MIN_CHARS covers it
     for shown, app in enumerate(apps):
@@ -154,15 +165,27 @@ def _table(apps: t.Sequence[AppReport], budget: _Budget) -> str:
 def _row(app: AppReport, columns: t.Sequence[str]) -> str:
     by_id = {result.check_id: result.status for result in app.checks}
     cells = [_WORDS[by_id[c]] if c in by_id else "-" for c in columns]
-    score = app.score
+    grade = app.grade
+    reason = _text(_cut(grade.reason, SUMMARY_CHARS // 2))
     return (
-        f"| {_text(app.app)} | " + " | ".join(cells) + f" | {score.passed}/{score.applicable} "
-        f"| {score.errors} |"
+        f"| {_text(app.app)} | {grade.shown} | {reason} | "
+        + " | ".join(cells)
+        + f" | {app.score.errors} |"
     )
 
 
 def _findings(app: AppReport) -> list[Result]:
-    return [result for result in app.checks if result.status in _FINDINGS]
+    """Fails and warns, then one result per group of identical errors (its
+    summary naming the other checks it stands for)."""
+    found = [r for r in app.checks if r.status in (Status.FAIL, Status.WARN)]
+    for group in error_groups(app.checks):
+        first = group.first
+        if len(group.check_ids) > 1:
+            others = ", ".join(group.check_ids[1:])
+            summary = f"{first.summary} (the same for {others})"
+            first = Result(first.check_id, first.status, summary, first.evidence)
+        found.append(first)
+    return found
 
 
 def _details(apps: t.Sequence[AppReport], budget: _Budget) -> str:
