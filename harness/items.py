@@ -32,7 +32,9 @@ def format_result(result: Result, *, limit: int = 20) -> str:
     """The summary, then each evidence item on its own line."""
     lines = [f"{result.check_id}: {result.status.value}: {result.summary}"]
     for item in result.evidence[:limit]:
-        lines.append("  - " + json.dumps(item, ensure_ascii=False, default=str))
+        # A text the summary already says (a cause) is not said twice.
+        shown = {k: v for k, v in item.items() if not (isinstance(v, str) and v in result.summary)}
+        lines.append("  - " + json.dumps(shown, ensure_ascii=False, default=str))
     if len(result.evidence) > limit:
         lines.append(f"  ... {len(result.evidence) - limit} more")
     return "\n".join(lines)
@@ -97,7 +99,7 @@ class CheckItem(pytest.Item):
     def setup(self) -> None:
         entry = self.parent.entry
         outcome = self.parent.verify.outcome(entry)
-        self.result = outcome.results[self.check_id]
+        self.result = outcome.shown_result(self.check_id, base=self.parent.verify.base)
         self.user_properties.append(
             (RESULT_PROPERTY, outcome.item_property(self.check_id, base=self.parent.verify.base))
         )

@@ -189,15 +189,24 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     settings = config.stash.get(settings_key, None)
     if settings is None:
         return None
+    from harness.session import shown_path
+
     apps = settings.apps.value
-    shown = ", ".join(str(a) for a in apps[:3]) + (
+    base = Path(config.invocation_params.dir)
+    shown = ", ".join(shown_path(a, base) for a in apps[:3]) + (
         f" (+{len(apps) - 3} more)" if len(apps) > 3 else ""
     )
-    return [
+    lines = [
         f"posthog-verify {__version__}: {len(apps)} app(s): {shown} (from {settings.apps.source})",
         f"posthog-verify: server {settings.server.value} (from {settings.server.source}), "
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
     ]
+    if config.rootpath in apps and config.rootpath != base:
+        lines.append(
+            "posthog-verify: the rootdir is the app's folder, so pytest reads its ini file: "
+            "write --posthog-app=PATH (with '=') to keep the rootdir where you run from"
+        )
+    return lines
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -86,7 +86,9 @@ def _known(name: str, known: set[str], what: str) -> str:
         return name
     close = difflib.get_close_matches(name, sorted(known), n=3)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    listed = ", ".join(sorted(known)[:10]) + (" ..." if len(known) > 10 else "")
+    listed = ", ".join(sorted(known)[:10]) + (
+        f" and {len(known) - 10} more" if len(known) > 10 else ""
+    )
     raise pytest.UsageError(
         f"{name!r} is not {'an' if what == 'app' else 'a'} {what} of this run.{hint} "
         f"Give a node id as app::check; the {what}s are: {listed or 'none'}."

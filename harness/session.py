@@ -65,17 +65,28 @@ class AppOutcome:
 
         :param base: where pytest ran; the app's path is shown relative to it.
         """
-        shown = shown_path(self.entry.path, base)
-        result = self.results[check_id].to_dict()
-        result["summary"] = result["summary"].replace(str(self.entry.path), shown)
         value = {
             "app": self.entry.name,
-            "path": shown,
+            "path": shown_path(self.entry.path, base),
             "duration_s": round(self.duration_s, 3),
-            "result": result,
+            "result": self.shown_result(check_id, base=base).to_dict(),
             "facts": self.facts,
         }
         return json.dumps(value, ensure_ascii=False, default=str)
+
+    def shown_result(self, check_id: str, *, base: Path | None = None) -> Result:
+        """The check's result with the app's absolute path shown relative to
+        ``base`` in its summary and its evidence's top-level texts."""
+        result = self.results[check_id]
+        absolute, shown = str(self.entry.path), shown_path(self.entry.path, base)
+        if absolute == shown:
+            return result
+        evidence = tuple(
+            {k: v.replace(absolute, shown) if isinstance(v, str) else v for k, v in item.items()}
+            for item in result.evidence
+        )
+        summary = result.summary.replace(absolute, shown)
+        return Result(result.check_id, result.status, summary, evidence)
 
 
 def shown_path(path: Path, base: Path | None) -> str:
