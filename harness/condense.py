@@ -45,15 +45,15 @@ class _Crash:
 class _Grouped:
     """The kept report's longrepr: the message, then the checks that share it."""
 
-    def __init__(self, original: t.Any, others: list[str], app: str) -> None:
+    def __init__(self, original: t.Any, others: list[str], app: str, summary: str) -> None:
         self.original = original
         self.note = f"(the same for {len(others)} other check(s) of {app}: {', '.join(others)})"
         crash = getattr(original, "reprcrash", None)
-        message = getattr(crash, "message", "") if crash is not None else ""
+        # The short summary line is cut at the terminal's width: the count goes first.
         self.reprcrash = _Crash(
             getattr(crash, "path", ""),
             getattr(crash, "lineno", 0),
-            f"{message} (+{len(others)} check(s), same cause)",
+            f"(+{len(others)} checks, same cause) {summary}",
         )
 
     def toterminal(self, tw: TerminalWriter) -> None:
@@ -97,11 +97,11 @@ def condense(reports: list[t.Any]) -> tuple[list[t.Any], list[tuple[t.Any, t.Any
             kept.append(report)
         groups.setdefault(key, []).append(report)
     restore = []
-    for (app, _), members in groups.items():
+    for (app, summary), members in groups.items():
         if len(members) < 2:
             continue
         first = members[0]
         others = [m.nodeid.split("::", 1)[-1].split("@", 1)[0] for m in members[1:]]
         restore.append((first, first.longrepr))
-        first.longrepr = _Grouped(first.longrepr, others, app)
+        first.longrepr = _Grouped(first.longrepr, others, app, summary)
     return kept, restore

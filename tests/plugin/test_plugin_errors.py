@@ -32,7 +32,7 @@ def test_an_empty_folder_is_one_short_block(pytester: pytest.Pytester) -> None:
         [
             "*ERROR at setup of empty::boots*",
             "empty::boots (+13 checks) ERROR*",
-            "ERROR empty::boots - Failed: boots: error: not judged*(+13 check(s), same cause)",
+            "ERROR empty::boots - (+13 checks, same cause) not judged: the app could not*",
             f"*{len(CHECK_IDS)} errors in*",
         ]
     )
