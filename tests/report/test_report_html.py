@@ -135,9 +135,13 @@ def test_in_a_real_browser_sorting_filtering_and_evidence(book: Path, tmp_path: 
         assert browser.text("#detail h2") == "beta_leak :: no_pii_in_events"
         assert "no_pii_in_events is fail for beta_leak" in browser.text("#verdict")
         assert "properties.email" in browser.text("#detail pre.evidence")
-        steps = browser.texts("#steps tbody tr")
-        assert any("POST /signup" in row and "found the signup form" in row for row in steps)
-        assert any("sqlite3.OperationalError" in row and "failed" in row for row in steps)
+        signup = " ".join(browser.texts("#steps tr[data-step='1']"))
+        assert "POST /signup" in signup
+        assert "found the signup form at /signup" in signup
+        failed = " ".join(browser.texts("#steps tr[data-step='2']"))
+        assert "500" in failed
+        assert "failed" in failed
+        assert "sqlite3.OperationalError: no such table: note at app/views.py:42" in failed
         assert "isolation: network+pid namespaces" in browser.text("#detail")
         shot = tmp_path / "gradebook.png"
         browser.screenshot(shot)
