@@ -7,7 +7,7 @@ warned, 1 a check failed or errored, 4 a usage error...)::
     posthog-verify merge grades-*.json -o grades.json --md grades.md
     posthog-verify APP -- -x -k identify      # anything after -- goes to pytest
 
-``merge`` and ``markdown`` are :mod:`harness.report`'s commands
+``merge``, ``markdown`` and ``html`` are :mod:`harness.report`'s commands
 (``python -m harness.report`` keeps working).
 """
 
@@ -20,7 +20,7 @@ import typing as t
 from pathlib import Path
 
 PROG = "posthog-verify"
-REPORT_COMMANDS = ("merge", "markdown")
+REPORT_COMMANDS = ("merge", "markdown", "html")
 USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, without importing pytest for --help
 
 
@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Verify Flask apps' PostHog integration (pytest --posthog-verify underneath). "
-        f"Also: {PROG} merge REPORT... -o OUT, {PROG} markdown REPORT.",
+        f"Also: {PROG} merge REPORT... -o OUT [--md MD] [--html HTML], {PROG} markdown REPORT, "
+        f"{PROG} html REPORT -o HTML.",
         epilog="Arguments after -- go to pytest as they are. Exit status: pytest's.",
     )
     parser.add_argument("apps", nargs="+", metavar="APP", help="app folders; globs allowed")
