@@ -142,8 +142,11 @@ def _parsed(parse: t.Callable[[str], T], text: str, where: str) -> T:
         raise pytest.UsageError(f"{where}: {exc}") from None
 
 
-def expand_apps(patterns: t.Iterable[str], base: Path) -> tuple[Path, ...]:
-    """Expand globs relative to ``base``; a pattern matching nothing is an error.
+def expand_apps(
+    patterns: t.Iterable[str], base: Path, *, where: str = "--posthog-app"
+) -> tuple[Path, ...]:
+    """Expand globs relative to ``base``; a pattern matching nothing is an error
+    naming ``where`` the pattern came from.
 
     Only folders count: a glob like ``apps/*`` may also match stray files.
     """
@@ -153,7 +156,7 @@ def expand_apps(patterns: t.Iterable[str], base: Path) -> tuple[Path, ...]:
         # Path.glob takes no absolute pattern; glob.glob takes both.
         matches = sorted(Path(p) for p in glob.glob(full) if Path(p).is_dir())  # noqa: PTH207
         if not matches:
-            raise pytest.UsageError(f"--posthog-app: {pattern!r} matches no folder (from {base})")
+            raise pytest.UsageError(f"{where}: {pattern!r} matches no folder (from {base})")
         found.extend(m.resolve() for m in matches)
     return tuple(dict.fromkeys(found))
 
@@ -167,11 +170,16 @@ def resolve(config: pytest.Config) -> Settings:
         apps = Setting(expand_apps(apps_option, base), "option")
     elif os.environ.get("POSTHOG_VERIFY_APPS"):
         apps = Setting(
-            expand_apps(os.environ["POSTHOG_VERIFY_APPS"].split(os.pathsep), base),
+            expand_apps(
+                os.environ["POSTHOG_VERIFY_APPS"].split(os.pathsep),
+                base,
+                where="environment variable POSTHOG_VERIFY_APPS",
+            ),
             "env POSTHOG_VERIFY_APPS",
         )
     elif ini_apps:
-        apps = Setting(expand_apps(ini_apps, config.rootpath), "ini")
+        where = f"ini option posthog_apps ({config.inipath})"
+        apps = Setting(expand_apps(ini_apps, config.rootpath, where=where), "ini")
     else:
         apps = Setting((config.rootpath,), "default")
     return Settings(

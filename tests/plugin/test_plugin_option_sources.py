@@ -44,3 +44,21 @@ def test_the_header_says_where_each_setting_came_from(
     result.stdout.fnmatch_lines(
         ["*server werkzeug (from default), timeout 3s (from env POSTHOG_VERIFY_TIMEOUT)*"]
     )
+
+
+def test_an_app_glob_from_the_environment_names_the_variable(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTHOG_VERIFY_APPS", "nowhere/*")
+    result = pytester.runpytest_subprocess("--posthog-verify")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*environment variable POSTHOG_VERIFY_APPS: 'nowhere/*' matches no folder*"]
+    )
+
+
+def test_an_app_glob_from_the_ini_names_the_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nposthog_apps = nowhere/*\n")
+    result = pytester.runpytest_subprocess("--posthog-verify")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini option posthog_apps (*tox.ini): 'nowhere/*' matches no*"])
