@@ -100,9 +100,11 @@ class CheckItem(pytest.Item):
         entry = self.parent.entry
         outcome = self.parent.verify.outcome(entry)
         self.result = outcome.shown_result(self.check_id, base=self.parent.verify.base)
-        self.user_properties.append(
-            (RESULT_PROPERTY, outcome.item_property(self.check_id, base=self.parent.verify.base))
+        verify = self.parent.verify
+        value = outcome.item_property(
+            self.check_id, base=verify.base, with_facts=verify.first_report(entry)
         )
+        self.user_properties.append((RESULT_PROPERTY, value))
         if self.result.status is Status.ERROR:
             # Raised in setup so pytest counts an error, not a fail; without a
             # traceback, because the harness's frames say nothing to the user.

@@ -3,10 +3,13 @@
 Nothing happens unless ``--posthog-verify`` is given; then the normal test
 suite is not collected and each app becomes a collector of check items::
 
-    pytest --posthog-verify --posthog-app 'apps/*' --posthog-report out.json -n auto
+    pytest --posthog-verify --posthog-app='apps/*' --posthog-report=out.json -n auto
+    pytest --posthog-verify --posthog-app='apps/*' 'shop::no_pii_in_events'
 
 The work is done elsewhere: :mod:`harness.session` (verifying apps),
-:mod:`harness.items` (the nodes), :mod:`harness.report` (what people read).
+:mod:`harness.items` (the nodes), :mod:`harness.selection` (node ids given as
+arguments), :mod:`harness.condense` (one error block per cause),
+:mod:`harness.report` (what people read: terminal, JSON, Markdown, HTML).
 """
 
 from __future__ import annotations

@@ -59,18 +59,22 @@ class AppOutcome:
     duration_s: float
     facts: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
-    def item_property(self, check_id: str, *, base: Path | None = None) -> str:
+    def item_property(
+        self, check_id: str, *, base: Path | None = None, with_facts: bool = True
+    ) -> str:
         """The item's result as JSON text: it rides ``user_properties`` to the
         controller, and ``--junitxml`` writes it as it is (JSON, not a repr).
 
         :param base: where pytest ran; the app's path is shown relative to it.
+        :param with_facts: carry the app's facts (one item of the app does:
+            14 copies would swell ``--junitxml`` for nothing).
         """
         value = {
             "app": self.entry.name,
             "path": shown_path(self.entry.path, base),
             "duration_s": round(self.duration_s, 3),
             "result": self.shown_result(check_id, base=base).to_dict(),
-            "facts": self.facts,
+            "facts": self.facts if with_facts else None,
         }
         return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -140,6 +144,7 @@ class VerifySession:
             max_workers=concurrency, thread_name_prefix="posthog-verify"
         )
         self._futures: dict[str, concurrent.futures.Future[AppOutcome]] = {}
+        self._facts_sent: set[str] = set()
         self.gathered: dict[str, dict[str, t.Any]] = {}
 
     def warm_up(self) -> None:
@@ -153,6 +158,13 @@ class VerifySession:
             if other.name not in self._futures:
                 self._futures[other.name] = self._pool.submit(self._verify, other)
         return self._futures[entry.name].result(timeout=OUTCOME_GUARD_S)
+
+    def first_report(self, entry: AppEntry) -> bool:
+        """True once per app in this process: that item carries the app's facts.
+        (An app's items all run in one process: its bucket is one xdist group.)"""
+        first = entry.name not in self._facts_sent
+        self._facts_sent.add(entry.name)
+        return first
 
     def _verify(self, entry: AppEntry) -> AppOutcome:
         try:
@@ -191,7 +203,7 @@ class VerifySession:
                     path=values[0]["path"],
                     duration_s=values[0]["duration_s"],
                     checks=tuple(results),
-                    facts=values[0].get("facts") or {},
+                    facts=next((v["facts"] for v in values if v.get("facts")), {}),
                 )
             )
         return reports
