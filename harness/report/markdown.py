@@ -217,6 +217,8 @@ def _app_block(app: AppReport, budget: _Budget) -> str | None:
         line := f"Not judged: {_text(_cut(app.error, SUMMARY_CHARS))}\n", keep=_NOTE
     ):
         parts.append(line)
+    if (run := _run_line(app.facts)) and budget.take(run, keep=_NOTE):
+        parts.append(run)
     for index, result in enumerate(findings):
         section = _check_section(result, budget.share(len(findings) - index, floor=_MIN_CHECK))
         if section is None or not budget.take(section, keep=_NOTE):
@@ -227,6 +229,37 @@ def _app_block(app: AppReport, budget: _Budget) -> str | None:
         parts.append(section)
     parts.append(closing)
     return "\n".join(parts)
+
+
+def _run_line(facts: t.Mapping[str, t.Any]) -> str:
+    """What the run was, in one line: how the app was found, isolation, steps."""
+    if not facts:
+        return ""
+    parts = []
+    if discovery := facts.get("discovery"):
+        parts.append(
+            f"found `{_text(discovery.get('target') or '?')}` by "
+            f"{_text(discovery.get('found_by') or '?')}"
+        )
+        if setup := discovery.get("setup"):
+            parts.append(f"{plural(len(setup), 'set-up command')}")
+    if isolation := facts.get("isolation"):
+        parts.append(f"isolation: {_text(isolation)}")
+    steps = facts.get("steps") or []
+    if steps:
+        counts: dict[str, int] = {}
+        for step in steps:
+            counts[step.get("status", "?")] = counts.get(step.get("status", "?"), 0) + 1
+        shown = ", ".join(f"{n} {status}" for status, n in counts.items())
+        parts.append(f"{plural(len(steps), 'step')}: {shown}")
+        failed = [s for s in steps if s.get("failure")]
+        if failed:
+            first = failed[0]
+            cause = _cut(str(first["failure"].get("cause", "")), SUMMARY_CHARS // 2)
+            parts.append(f"{_text(str(first.get('step')))} failed: {_text(cause)}")
+    if versions := facts.get("versions"):
+        parts.append(", ".join(f"{_text(k)} {_text(str(v))}" for k, v in versions.items()))
+    return "Run: " + " · ".join(parts) + "\n" if parts else ""
 
 
 def _check_section(result: Result, budget: _Budget) -> str | None:

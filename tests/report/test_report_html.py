@@ -143,6 +143,7 @@ def test_in_a_real_browser_sorting_filtering_and_evidence(book: Path, tmp_path: 
         assert "failed" in failed
         assert "sqlite3.OperationalError: no such table: note at app/views.py:42" in failed
         assert "isolation: network+pid namespaces" in browser.text("#detail")
+        assert "api.stripe.com:443 unreachable (step 1)" in browser.text("#connections")
         shot = tmp_path / "gradebook.png"
         browser.screenshot(shot)
         _keep(shot)

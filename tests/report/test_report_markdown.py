@@ -113,3 +113,18 @@ def test_identical_errors_are_shown_once(make_app, versions) -> None:
     body = markdown_summary(build_report([app], versions=versions))
     assert body.count("not judged: the mock") == 1
     assert "(the same for host\\_from\\_env)" in body
+
+
+def test_an_app_block_says_what_the_run_was(make_app, versions) -> None:
+    from report_fake_runs import fake_run
+
+    from harness.report.facts import run_facts
+
+    facts = run_facts(fake_run("shop", failing_step=True))
+    app = make_app("shop", statuses={"no_pii_in_events": Status.FAIL}, facts=facts)
+    body = markdown_summary(build_report([app], versions=versions))
+    (line,) = [line for line in body.splitlines() if line.startswith("Run: ")]
+    assert "found `app:create\\_app` by convention" in line
+    assert "isolation: network+pid namespaces" in line
+    assert "4 steps: 2 ok, 1 failed, 1 no answer" in line
+    assert "api\\_action failed: sqlite3.OperationalError: no such table: note" in line
