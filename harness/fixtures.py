@@ -73,6 +73,105 @@ class EventsView:
         """Events that carry person properties (``$set`` / ``$set_once``)."""
         return [e for e in self.store.events() if e.set is not None or e.set_once is not None]
 
+    def matching(
+        self,
+        event: str | None = None,
+        *,
+        distinct_id: str | None = None,
+        properties: t.Mapping[str, t.Any] | None = None,
+        unique: bool = True,
+    ) -> list[CapturedEvent]:
+        """Events with that name and distinct id whose properties include
+        ``properties`` (a subset match: nested dicts match by subset too).
+        One copy per uuid unless ``unique=False``."""
+        return [
+            e
+            for e in self.store.events(unique=unique)
+            if (event is None or e.event == event)
+            and (distinct_id is None or e.distinct_id == distinct_id)
+            and _contains(e.properties, properties or {})
+        ]
+
+    def count(
+        self,
+        event: str | None = None,
+        *,
+        distinct_id: str | None = None,
+        properties: t.Mapping[str, t.Any] | None = None,
+        unique: bool = True,
+    ) -> int:
+        """How many events match (see :meth:`matching`)."""
+        return len(
+            self.matching(event, distinct_id=distinct_id, properties=properties, unique=unique)
+        )
+
+    def assert_captured(
+        self,
+        event: str,
+        *,
+        distinct_id: str | None = None,
+        properties: t.Mapping[str, t.Any] | None = None,
+        count: int | None = None,
+    ) -> list[CapturedEvent]:
+        """Fail the test unless a matching event was captured (exactly
+        ``count`` of them, when given); the message lists what was captured
+        instead. Returns the matches."""
+        __tracebackhide__ = True
+        found = self.matching(event, distinct_id=distinct_id, properties=properties)
+        if (count is None and found) or (count is not None and len(found) == count):
+            return found
+        wanted = "an event" if count is None else f"{count} event(s)"
+        pytest.fail(
+            f"expected {wanted} {_describe(event, distinct_id, properties)}, "
+            f"found {len(found)}. Captured:\n{_listing(self.unique())}",
+            pytrace=False,
+        )
+
+    def assert_not_captured(
+        self,
+        event: str,
+        *,
+        distinct_id: str | None = None,
+        properties: t.Mapping[str, t.Any] | None = None,
+    ) -> None:
+        """Fail the test if any matching event was captured, quoting it."""
+        __tracebackhide__ = True
+        found = self.matching(event, distinct_id=distinct_id, properties=properties)
+        if found:
+            pytest.fail(
+                f"expected no event {_describe(event, distinct_id, properties)}, "
+                f"found {len(found)}:\n{_listing(found)}",
+                pytrace=False,
+            )
+
+    def wait_for(
+        self,
+        event: str | None = None,
+        *,
+        distinct_id: str | None = None,
+        properties: t.Mapping[str, t.Any] | None = None,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> list[CapturedEvent]:
+        """Wait until ``count`` matching events arrived, at most ``timeout``
+        seconds (no fixed sleep: the store wakes the wait on each batch); fail
+        the test listing what was captured if they did not."""
+        __tracebackhide__ = True
+
+        def arrived(_: CaptureStore) -> bool:
+            matches = self.matching(event, distinct_id=distinct_id, properties=properties)
+            return len(matches) >= count
+
+        if not self.store.wait_for(arrived, timeout).result:
+            found = self.count(event, distinct_id=distinct_id, properties=properties)
+            pytest.fail(
+                f"expected {count} event(s) {_describe(event, distinct_id, properties)} "
+                f"within {timeout}s, found {found}. Did the app call client.flush()? "
+                f"Captured:\n{_listing(self.unique())}",
+                pytrace=False,
+            )
+        return self.matching(event, distinct_id=distinct_id, properties=properties)
+
     def wait(self, count: int = 1, timeout: float = 5.0) -> list[CapturedEvent]:
         """Wait until at least ``count`` events arrived; fail the test if not.
 
@@ -87,6 +186,43 @@ class EventsView:
                 f"{len(got)}: {got!r}. Did the app call client.flush() (or shutdown())?"
             )
         return self.store.events()
+
+
+def _contains(actual: t.Any, wanted: t.Any) -> bool:
+    """``wanted`` is a subset of ``actual``: dicts by key (recursively), other values equal."""
+    if isinstance(wanted, t.Mapping):
+        return isinstance(actual, t.Mapping) and all(
+            key in actual and _contains(actual[key], value) for key, value in wanted.items()
+        )
+    return bool(actual == wanted)
+
+
+def _describe(
+    event: str | None, distinct_id: str | None, properties: t.Mapping[str, t.Any] | None
+) -> str:
+    parts = [repr(event) if event is not None else "of any name"]
+    if distinct_id is not None:
+        parts.append(f"for distinct_id {distinct_id!r}")
+    if properties:
+        parts.append(f"with properties including {dict(properties)!r}")
+    return " ".join(parts)
+
+
+_LISTED = 20
+
+
+def _listing(events: t.Sequence[CapturedEvent]) -> str:
+    """One line per event (name, distinct id, properties), at most ``_LISTED``."""
+    if not events:
+        return "  (nothing)"
+    lines = [
+        f"  - {e.event!r} distinct_id={e.distinct_id!r} properties="
+        + repr({k: v for k, v in e.properties.items() if not k.startswith("$lib")})[:300]
+        for e in events[:_LISTED]
+    ]
+    if len(events) > _LISTED:
+        lines.append(f"  ... {len(events) - _LISTED} more")
+    return "\n".join(lines)
 
 
 @pytest.fixture

@@ -29,15 +29,13 @@ class CheckFailed(Exception):
     """The app breaks the rule: the message is the evidence."""
 
 
-class NotJudged(Exception):
-    """The harness could not judge: reported as a pytest error, never a fail."""
-
-
 def format_result(result: Result, *, limit: int = 20) -> str:
     """The summary, then each evidence item on its own line."""
     lines = [f"{result.check_id}: {result.status.value}: {result.summary}"]
     for item in result.evidence[:limit]:
-        lines.append("  - " + json.dumps(item, ensure_ascii=False, default=str))
+        # A text the summary already says (a cause) is not said twice.
+        shown = {k: v for k, v in item.items() if not (isinstance(v, str) and v in result.summary)}
+        lines.append("  - " + json.dumps(shown, ensure_ascii=False, default=str))
     if len(result.evidence) > limit:
         lines.append(f"  ... {len(result.evidence) - limit} more")
     return "\n".join(lines)
@@ -85,6 +83,7 @@ class AppCollector(pytest.Collector):
                 check_id=check_id,
             )
             for check_id in self.verify.check_ids
+            if self.verify.selection.wants(self.entry.name, check_id)
         ]
         return items
 
@@ -107,12 +106,18 @@ class CheckItem(pytest.Item):
     def setup(self) -> None:
         entry = self.parent.entry
         outcome = self.parent.verify.outcome(entry)
-        self.result = outcome.results[self.check_id]
-        self.user_properties.append((RESULT_PROPERTY, outcome.item_property(self.check_id)))
+        self.result = outcome.shown_result(self.check_id, base=self.parent.verify.base)
+        verify = self.parent.verify
+        value = outcome.item_property(
+            self.check_id, base=verify.base, with_facts=verify.first_report(entry)
+        )
+        self.user_properties.append((RESULT_PROPERTY, value))
         # The failed steps go with every fail and error (--junitxml's message too).
-        self.message = format_result(self.result) + _steps_block(outcome.steps)
+        self.message = format_result(self.result) + _steps_block(outcome.facts.get("steps", ()))
         if self.result.status is Status.ERROR:
-            raise NotJudged(self.message)
+            # Raised in setup so pytest counts an error, not a fail; without a
+            # traceback, because the harness's frames say nothing to the user.
+            pytest.fail(self.message, pytrace=False)
         if self.result.status is Status.SKIP:
             pytest.skip(self.result.summary)
 
@@ -126,7 +131,7 @@ class CheckItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: t.Any = None,
     ) -> str | t.Any:
-        if isinstance(excinfo.value, CheckFailed | NotJudged):
+        if isinstance(excinfo.value, CheckFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 

@@ -3,10 +3,13 @@
 Nothing happens unless ``--posthog-verify`` is given; then the normal test
 suite is not collected and each app becomes a collector of check items::
 
-    pytest --posthog-verify --posthog-app 'apps/*' --posthog-report out.json -n auto
+    pytest --posthog-verify --posthog-app='apps/*' --posthog-report=out.json -n auto
+    pytest --posthog-verify --posthog-app='apps/*' 'shop::no_pii_in_events'
 
 The work is done elsewhere: :mod:`harness.session` (verifying apps),
-:mod:`harness.items` (the nodes), :mod:`harness.report` (what people read).
+:mod:`harness.items` (the nodes), :mod:`harness.selection` (node ids given as
+arguments), :mod:`harness.condense` (one error block per cause),
+:mod:`harness.report` (what people read: terminal, JSON, Markdown, HTML).
 """
 
 from __future__ import annotations
@@ -62,6 +65,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         type=Path,
         help="write a Markdown summary fit for a pull-request comment to PATH.",
+    )
+    group.addoption(
+        "--posthog-report-html",
+        dest="posthog_report_html",
+        metavar="PATH",
+        type=Path,
+        help="write the HTML grade book (one self-contained file: apps x checks) to PATH.",
     )
     group.addoption(
         "--posthog-server",
@@ -130,6 +140,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
+    parser.addini("posthog_report_html", "path of the HTML grade book")
     parser.addini("posthog_server", "werkzeug or gunicorn")
     parser.addini("posthog_timeout", "deadline in seconds for each phase")
     parser.addini("posthog_shard", "K/N share of the apps")
@@ -152,7 +163,9 @@ def _workers(config: pytest.Config) -> int:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("posthog_verify"):
+        _refuse_verify_options_without_verify(config)
         return
+    from harness.selection import Selection
     from harness.session import VerifySession
     from harness.session import select
     from harness.target.process import Timeouts
@@ -175,13 +188,21 @@ def pytest_configure(config: pytest.Config) -> None:
         baseline=config.getoption("posthog_baseline"),
     )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
-    verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
+    base = Path(config.invocation_params.dir)
+    selection = Selection.of(_explicit_args(config), entries, base=base)
+    verify = VerifySession(
+        entries, options, concurrency=settings.concurrency.value, base=base, selection=selection
+    )
     config.stash[session_key] = verify
     config.pluginmanager.register(_Gatherer(verify), "posthog-verify-gatherer")
+    from harness.condense import ErrorCondenser
+
+    config.pluginmanager.register(ErrorCondenser(), "posthog-verify-condenser")
     if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
         verify.warm_up()  # this process boots apps (an xdist controller does not)
     # In verify mode the apps are the tests: collection starts at the rootdir,
     # whose collector yields the apps, and the project's own suite is not run.
+    # Node ids given as arguments were kept in the selection above.
     config.args = [str(config.rootpath)]
     # An app's items must stay on one worker; xdist's default "load" would split them.
     if getattr(config.option, "dist", None) == "load":
@@ -201,12 +222,44 @@ def _env_file(path: Path | None) -> dict[str, str]:
         raise pytest.UsageError(str(exc)) from None
 
 
+_VERIFY_ONLY = {
+    "posthog_apps": "--posthog-app",
+    "posthog_report": "--posthog-report",
+    "posthog_report_md": "--posthog-report-md",
+    "posthog_report_html": "--posthog-report-html",
+    "posthog_env_file": "--posthog-env-file",
+    "posthog_baseline": "--posthog-baseline",
+}
+
+
+def _refuse_verify_options_without_verify(config: pytest.Config) -> None:
+    """An option of the verification without ``--posthog-verify`` would
+    silently run the folder's whole test suite instead: refuse it."""
+    given = [flag for dest, flag in _VERIFY_ONLY.items() if config.getoption(dest)]
+    if given:
+        raise pytest.UsageError(
+            f"{', '.join(given)} needs --posthog-verify: add it to verify the app "
+            f"(e.g. pytest --posthog-verify {given[0]}=PATH); without it pytest runs "
+            "the test suite and ignores the option."
+        )
+
+
+def _explicit_args(config: pytest.Config) -> list[str]:
+    """The positional arguments the user typed (not testpaths, not the cwd)."""
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        return []
+    return [str(arg) for arg in config.args]
+
+
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     settings = config.stash.get(settings_key, None)
     if settings is None:
         return None
+    from harness.session import shown_path
+
     apps = settings.apps.value
-    shown = ", ".join(str(a) for a in apps[:3]) + (
+    base = Path(config.invocation_params.dir)
+    shown = ", ".join(shown_path(a, base) for a in apps[:3]) + (
         f" (+{len(apps) - 3} more)" if len(apps) > 3 else ""
     )
     lines = [
@@ -215,13 +268,17 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
     ]
     if settings.env_file.value is not None:
-        lines.append(
-            f"posthog-verify: env file {settings.env_file.value} (from {settings.env_file.source})"
-        )
+        env_file = shown_path(settings.env_file.value, base)
+        lines.append(f"posthog-verify: env file {env_file} (from {settings.env_file.source})")
     if settings.setup_timeout.source != "default":
         lines.append(
             f"posthog-verify: set-up timeout {settings.setup_timeout.value:g}s "
             f"(from {settings.setup_timeout.source})"
+        )
+    if config.rootpath in apps and config.rootpath != base:
+        lines.append(
+            "posthog-verify: the rootdir is the app's folder, so pytest reads its ini file: "
+            "write --posthog-app=PATH (with '=') to keep the rootdir where you run from"
         )
     return lines
 
@@ -265,18 +322,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     verify.close()
     settings = config.stash[settings_key]
-    if hasattr(config, "workerinput") or not (settings.report.value or settings.report_md.value):
+    wanted = (settings.report.value, settings.report_md.value, settings.report_html.value)
+    if hasattr(config, "workerinput") or not any(wanted):
         return
     from harness.report import build_report
+    from harness.report import html_report
     from harness.report import markdown_summary
     from harness.report import write_report
+    from harness.report import write_text
 
-    report = build_report(verify.app_reports(), versions=_versions(), shard=settings.shard.value)
+    report = build_report(
+        verify.app_reports(),
+        versions=_versions(),
+        shard=settings.shard.value,
+        settings=settings_mod.settings_dict(settings, base=verify.base),
+    )
     if settings.report.value:
         write_report(report, settings.report.value)
     if settings.report_md.value:
-        settings.report_md.value.parent.mkdir(parents=True, exist_ok=True)
-        settings.report_md.value.write_text(markdown_summary(report), encoding="utf-8")
+        write_text(settings.report_md.value, markdown_summary(report))
+    if settings.report_html.value:
+        write_text(settings.report_html.value, html_report(report))
 
 
 def _versions() -> dict[str, str]:

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 import threading
 import typing as t
 from pathlib import Path
 
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
-from harness.checks._blame import with_baseline
 from harness.redact import Redactor
 from harness.report import AppReport
-from harness.scenario.outcomes import step_log
+from harness.report.facts import run_facts
+from harness.report.facts import runtime_versions
+from harness.selection import Selection
 from harness.target.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
@@ -50,21 +52,59 @@ class AppEntry:
 
 @dataclasses.dataclass(frozen=True)
 class AppOutcome:
-    """The verdicts on one app (the Run itself is not kept: memory stays flat)."""
+    """The verdicts on one app (the Run itself is not kept: memory stays flat).
+
+    :param facts: the report's view of the run (discovery, steps, isolation...).
+    """
 
     entry: AppEntry
     results: dict[str, Result]
     duration_s: float
-    steps: tuple[dict[str, t.Any], ...] = ()
+    facts: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
-    def item_property(self, check_id: str) -> dict[str, t.Any]:
-        return {
+    def item_property(
+        self, check_id: str, *, base: Path | None = None, with_facts: bool = True
+    ) -> str:
+        """The item's result as JSON text: it rides ``user_properties`` to the
+        controller, and ``--junitxml`` writes it as it is (JSON, not a repr).
+
+        :param base: where pytest ran; the app's path is shown relative to it.
+        :param with_facts: carry the app's facts (one item of the app does:
+            14 copies would swell ``--junitxml`` for nothing).
+        """
+        value = {
             "app": self.entry.name,
-            "path": str(self.entry.path),
+            "path": shown_path(self.entry.path, base),
             "duration_s": round(self.duration_s, 3),
-            "result": self.results[check_id].to_dict(),
-            "steps": list(self.steps),
+            "result": self.shown_result(check_id, base=base).to_dict(),
+            "facts": self.facts if with_facts else None,
         }
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    def shown_result(self, check_id: str, *, base: Path | None = None) -> Result:
+        """The check's result with the app's absolute path shown relative to
+        ``base`` in its summary and its evidence's top-level texts."""
+        result = self.results[check_id]
+        absolute, shown = str(self.entry.path), shown_path(self.entry.path, base)
+        if absolute == shown:
+            return result
+        evidence = tuple(
+            {k: v.replace(absolute, shown) if isinstance(v, str) else v for k, v in item.items()}
+            for item in result.evidence
+        )
+        summary = result.summary.replace(absolute, shown)
+        return Result(result.check_id, result.status, summary, evidence)
+
+
+def shown_path(path: Path, base: Path | None) -> str:
+    """``path`` relative to ``base`` when it is inside it, else as it is."""
+    if base is None:
+        return str(path)
+    try:
+        relative = path.relative_to(base)
+    except ValueError:
+        return str(path)
+    return str(relative) if relative.parts else "."
 
 
 def name_apps(paths: t.Sequence[Path]) -> list[tuple[str, Path]]:
@@ -88,9 +128,20 @@ def select(paths: t.Sequence[Path], shard: Shard | None, buckets: int) -> list[A
 class VerifySession:
     """Verifies each app once, lazily, several at a time; gathers results."""
 
-    def __init__(self, entries: list[AppEntry], options: Options, *, concurrency: int) -> None:
-        self.entries = entries
+    def __init__(
+        self,
+        entries: list[AppEntry],
+        options: Options,
+        *,
+        concurrency: int,
+        base: Path | None = None,
+        selection: Selection | None = None,
+    ) -> None:
+        self.selection = selection or Selection({})
+        # An app no node id asked for is never verified (nor started with its bucket).
+        self.entries = [e for e in entries if self.selection.wants_app(e.name)]
         self.options = options
+        self.base = base
         self.check_ids: tuple[str, ...] = CHECK_IDS
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="posthog-verify"
@@ -98,6 +149,7 @@ class VerifySession:
         self._futures: dict[str, concurrent.futures.Future[AppOutcome]] = {}
         self._baseline: concurrent.futures.Future[Run] | None = None
         self._baseline_lock = threading.Lock()
+        self._facts_sent: set[str] = set()
         self.gathered: dict[str, dict[str, t.Any]] = {}
 
     def warm_up(self) -> None:
@@ -112,18 +164,22 @@ class VerifySession:
                 self._futures[other.name] = self._pool.submit(self._verify, other)
         return self._futures[entry.name].result(timeout=OUTCOME_GUARD_S)
 
+    def first_report(self, entry: AppEntry) -> bool:
+        """True once per app in this process: that item carries the app's facts.
+        (An app's items all run in one process: its bucket is one xdist group.)"""
+        first = entry.name not in self._facts_sent
+        self._facts_sent.add(entry.name)
+        return first
+
     def _verify(self, entry: AppEntry) -> AppOutcome:
         # Results leave the checks here, for every output at once: redacted
         # here, so no report format can show a secret the app was given.
         redactor = Redactor.for_app(entry.path, self.options.environ)
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
-            if self.options.baseline is not None:
-                run = with_baseline(run, self.baseline_run(self.options.baseline))
-            redactor = Redactor.for_app(entry.path, self.options.environ, token=run.token)
-            results = {r.check_id: redactor.result(r) for r in run_checks(run)}
-            steps = tuple(redactor.value(step) for step in step_log(run.exchanges))
-            return AppOutcome(entry, results, run.duration_s, steps)
+            results = {r.check_id: r for r in run_checks(run)}
+            facts = run_facts(run, versions=runtime_versions())
+            return AppOutcome(entry, results, run.duration_s, facts)
         except Exception as exc:  # a harness fault: every check is error, none is a verdict
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"
             results = {c: redactor.result(Result(c, Status.ERROR, summary)) for c in self.check_ids}
@@ -148,11 +204,12 @@ class VerifySession:
     def gather(self, nodeid: str, properties: t.Iterable[tuple[str, object]]) -> None:
         """Keep an item's result from its report (controller or single process)."""
         for key, value in properties:
-            if key == "posthog_verify" and isinstance(value, dict):
-                self.gathered.setdefault(nodeid, value)
+            if key == "posthog_verify" and isinstance(value, str):
+                self.gathered.setdefault(nodeid, json.loads(value))
 
     def app_reports(self) -> list[AppReport]:
-        """One report per app, checks in catalogue order, apps in name order."""
+        """One report per app, checks in catalogue order, apps in name order
+        (the reports rank them)."""
         by_app: dict[str, list[dict[str, t.Any]]] = {}
         for value in self.gathered.values():
             by_app.setdefault(value["app"], []).append(value)
@@ -170,7 +227,7 @@ class VerifySession:
                     path=values[0]["path"],
                     duration_s=values[0]["duration_s"],
                     checks=tuple(results),
-                    steps=tuple(values[0].get("steps", ())),
+                    facts=next((v["facts"] for v in values if v.get("facts")), {}),
                 )
             )
         return reports

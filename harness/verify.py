@@ -181,7 +181,9 @@ def find(
         location = discover(app_root, environ=environ, manifest=manifest)
     except (DiscoveryError, ManifestError) as exc:
         raised = isinstance(exc, DiscoveryError) and exc.app_raised
-        return BootFailure(Phase.DISCOVER, str(exc).splitlines()[0], raised, str(exc))
+        # The first line is the cause; "Looked at:" introduces the lines after it.
+        cause = str(exc).splitlines()[0].removesuffix(" Looked at:")
+        return BootFailure(Phase.DISCOVER, cause, raised, str(exc))
     app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
     return Subject(app, location, manifest, analyze(app_root))
 

@@ -11,6 +11,10 @@ Pure formatting over plain data (see README.md)::
 
 from __future__ import annotations
 
+from harness.report.grading import Grade as Grade
+from harness.report.grading import ranked as ranked
+from harness.report.grading import severity_of as severity_of
+from harness.report.html import html_report as html_report
 from harness.report.json_report import SCHEMA_VERSION as SCHEMA_VERSION
 from harness.report.json_report import ReportError as ReportError
 from harness.report.json_report import apps_of as apps_of
@@ -19,6 +23,7 @@ from harness.report.json_report import current_versions as current_versions
 from harness.report.json_report import load_report as load_report
 from harness.report.json_report import load_schema as load_schema
 from harness.report.json_report import write_report as write_report
+from harness.report.json_report import write_text as write_text
 from harness.report.markdown import markdown_summary as markdown_summary
 from harness.report.merge import MergeError as MergeError
 from harness.report.merge import merge_reports as merge_reports

@@ -2,8 +2,9 @@
 
 ::
 
-    python -m harness.report merge shard-*.json -o all.json --md summary.md
+    python -m harness.report merge shard-*.json -o all.json --md summary.md --html grades.html
     python -m harness.report markdown all.json -o summary.md
+    python -m harness.report html all.json -o grades.html
 
 Exit status: 0 done, 2 bad input (unreadable, not a report, not mergeable),
 1 an output could not be written.
@@ -16,6 +17,7 @@ import sys
 import typing as t
 from pathlib import Path
 
+from harness.report.html import html_report
 from harness.report.json_report import ReportError
 from harness.report.json_report import load_report
 from harness.report.json_report import write_report
@@ -40,6 +42,11 @@ def main(argv: t.Sequence[str] | None = None) -> int:
                 f"merged {plural(len(args.reports), 'report')} "
                 f"({plural(len(report['apps']), 'app')}) into {args.output}"
             )
+        if args.command == "html":
+            _write_text(args.output, html_report(report))
+            return 0
+        if args.command == "merge" and args.html is not None:
+            _write_text(args.html, html_report(report))
         markdown_path = args.md if args.command == "merge" else args.output
         if markdown_path is not None:
             _write_text(markdown_path, markdown_summary(report))
@@ -75,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="report files")
     merge.add_argument("-o", "--output", required=True, type=Path, help="merged report to write")
     merge.add_argument("--md", type=Path, help="also write the Markdown summary here")
+    merge.add_argument("--html", type=Path, help="also write the HTML grade book here")
     merge.add_argument(
         "--allow-partial",
         action="store_true",
@@ -83,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     markdown = commands.add_parser("markdown", help="render a report as Markdown")
     markdown.add_argument("report", type=Path, help="report file")
     markdown.add_argument("-o", "--output", type=Path, help="Markdown file (default: stdout)")
+    html = commands.add_parser("html", help="render a report as the HTML grade book")
+    html.add_argument("report", type=Path, help="report file")
+    html.add_argument("-o", "--output", required=True, type=Path, help="HTML file to write")
     return parser
 
 

@@ -22,7 +22,11 @@ from pathlib import Path
 from harness.report.model import AppReport
 from harness.report.model import Totals
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Versions this harness reads: 2 added settings, grades, severities and each
+#: app's facts (discovery, steps, isolation, connections, versions), all optional
+#: on read, so a version 1 report still loads and merges.
+READABLE_VERSIONS = ("1", "2")
 # The keys of ``versions`` and the report fields they fill.
 VERSION_FIELDS = {
     "harness": "harness_version",
@@ -61,6 +65,7 @@ def build_report(
     *,
     versions: t.Mapping[str, str | t.Sequence[str]],
     shard: tuple[int, int] | ShardLike | None = None,
+    settings: t.Mapping[str, t.Any] | None = None,
 ) -> dict[str, t.Any]:
     """The report of one run (or one shard of a run) as a JSON-able dict.
 
@@ -68,6 +73,8 @@ def build_report(
         :func:`current_versions`); a list of versions where merged runs differed.
     :param shard: ``(index, count)`` when the run judged a shard: the
         ``--posthog-shard K/N`` the user gave, so ``index`` counts from 1.
+    :param settings: each setting's value and source
+        (:func:`harness.settings.settings_dict`).
     :raises ValueError: a version is missing, the shard is out of range, or two
         apps share a path.
     """
@@ -83,6 +90,8 @@ def build_report(
     for key, field in VERSION_FIELDS.items():
         value = versions[key]
         report[field] = value if isinstance(value, str) else list(value)
+    if settings is not None:
+        report["settings"] = dict(settings)
     report["apps"] = [app.to_dict() for app in apps]
     report["totals"] = Totals.of(apps).to_dict()
     if shard is not None:
@@ -131,6 +140,13 @@ def write_report(report: t.Mapping[str, t.Any], path: Path) -> None:
         raise
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a rendered report (Markdown, HTML), creating its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def load_report(path: Path) -> dict[str, t.Any]:
     """Read a report written by :func:`write_report` (or merged).
 
@@ -147,10 +163,10 @@ def load_report(path: Path) -> dict[str, t.Any]:
         raise ReportError(f"{path}: not a posthog-verify report: invalid JSON ({exc})") from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ReportError(f"{path}: not a posthog-verify report: no 'schema_version' field")
-    if data["schema_version"] != SCHEMA_VERSION:
+    if data["schema_version"] not in READABLE_VERSIONS:
         raise ReportError(
             f"{path}: report schema_version {data['schema_version']!r} is not supported "
-            f"(this harness reads {SCHEMA_VERSION!r})"
+            f"(this harness reads {' and '.join(repr(v) for v in READABLE_VERSIONS)})"
         )
     if not isinstance(data.get("apps"), list):
         raise ReportError(f"{path}: not a posthog-verify report: 'apps' is not a list")

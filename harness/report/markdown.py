@@ -16,6 +16,10 @@ import json
 import re
 import typing as t
 
+from harness.report.grading import Severity
+from harness.report.grading import error_groups
+from harness.report.grading import ranked
+from harness.report.grading import severity_of
 from harness.report.json_report import apps_of
 from harness.report.model import AppReport
 from harness.report.model import Totals
@@ -60,7 +64,7 @@ def markdown_summary(
     """
     if max_chars < MIN_CHARS:
         raise ValueError(f"max_chars must be at least {MIN_CHARS}, not {max_chars}")
-    apps = apps_of(report)
+    apps = ranked(apps_of(report))
     head = "\n".join([*_head(report, Totals.of(apps)), ""])
     if not apps:
         return head
@@ -138,10 +142,17 @@ def _table(apps: t.Sequence[AppReport], budget: _Budget) -> str:
     """Apps by checks, numbered columns with a legend; cut when over budget."""
     columns = check_columns(apps)
     numbers = [str(i) for i in range(1, len(columns) + 1)]
-    legend = "Checks: " + " · ".join(f"{n} `{c}`" for n, c in zip(numbers, columns, strict=True))
+    legend = "Checks: " + " · ".join(
+        f"{n} `{c}`" + ("" if severity_of(c) is Severity.BLOCKING else " (advisory)")
+        for n, c in zip(numbers, columns, strict=True)
+    )
+    legend += (
+        ". Score: 100 x sum(weight x credit) / sum(weight) over applicable checks; weight 3 "
+        "blocking, 1 advisory; credit pass 1, warn 0.5, fail 0; apps that do not serve rank last."
+    )
     lines = [
-        "| app | " + " | ".join(numbers) + " | score | errors |",
-        "| --- | " + " | ".join(":-:" for _ in numbers) + " | --: | --: |",
+        "| app | score | reason | " + " | ".join(numbers) + " | errors |",
+        "| --- | --: | --- | " + " | ".join(":-:" for _ in numbers) + " | --: |",
     ]
     budget.take(legend + "\n\n" + "\n".join(lines))  # always shown: MIN_CHARS covers it
     for shown, app in enumerate(apps):
@@ -155,15 +166,27 @@ def _table(apps: t.Sequence[AppReport], budget: _Budget) -> str:
 def _row(app: AppReport, columns: t.Sequence[str]) -> str:
     by_id = {result.check_id: result.status for result in app.checks}
     cells = [_WORDS[by_id[c]] if c in by_id else "-" for c in columns]
-    score = app.score
+    grade = app.grade
+    reason = _text(_cut(grade.reason, SUMMARY_CHARS // 2))
     return (
-        f"| {_text(app.app)} | " + " | ".join(cells) + f" | {score.passed}/{score.applicable} "
-        f"| {score.errors} |"
+        f"| {_text(app.app)} | {grade.shown} | {reason} | "
+        + " | ".join(cells)
+        + f" | {app.score.errors} |"
     )
 
 
 def _findings(app: AppReport) -> list[Result]:
-    return [result for result in app.checks if result.status in _FINDINGS]
+    """Fails and warns, then one result per group of identical errors (its
+    summary naming the other checks it stands for)."""
+    found = [r for r in app.checks if r.status in (Status.FAIL, Status.WARN)]
+    for group in error_groups(app.checks):
+        first = group.first
+        if len(group.check_ids) > 1:
+            others = ", ".join(group.check_ids[1:])
+            summary = f"{first.summary} (the same for {others})"
+            first = Result(first.check_id, first.status, summary, first.evidence)
+        found.append(first)
+    return found
 
 
 def _details(apps: t.Sequence[AppReport], budget: _Budget) -> str:
@@ -195,12 +218,14 @@ def _app_block(app: AppReport, budget: _Budget) -> str | None:
         line := f"Not judged: {_text(_cut(app.error, SUMMARY_CHARS))}\n", keep=_NOTE
     ):
         parts.append(line)
-    steps = failed_step_lines(app.steps)
+    steps = failed_step_lines(app.facts.get("steps", ()))
     if steps and budget.take(
         block := "Failed steps:\n" + "".join(f"- {_text(_cut(s, SUMMARY_CHARS))}\n" for s in steps),
         keep=_NOTE,
     ):
         parts.append(block)
+    if (run := _run_line(app.facts)) and budget.take(run, keep=_NOTE):
+        parts.append(run)
     for index, result in enumerate(findings):
         section = _check_section(result, budget.share(len(findings) - index, floor=_MIN_CHECK))
         if section is None or not budget.take(section, keep=_NOTE):
@@ -211,6 +236,37 @@ def _app_block(app: AppReport, budget: _Budget) -> str | None:
         parts.append(section)
     parts.append(closing)
     return "\n".join(parts)
+
+
+def _run_line(facts: t.Mapping[str, t.Any]) -> str:
+    """What the run was, in one line: how the app was found, isolation, steps."""
+    if not facts:
+        return ""
+    parts = []
+    if discovery := facts.get("discovery"):
+        parts.append(
+            f"found `{_text(discovery.get('target') or '?')}` by "
+            f"{_text(discovery.get('found_by') or '?')}"
+        )
+        if setup := discovery.get("setup"):
+            parts.append(f"{plural(len(setup), 'set-up command')}")
+    if isolation := facts.get("isolation"):
+        parts.append(f"isolation: {_text(isolation)}")
+    steps = facts.get("steps") or []
+    if steps:
+        counts: dict[str, int] = {}
+        for step in steps:
+            counts[step.get("status", "?")] = counts.get(step.get("status", "?"), 0) + 1
+        shown = ", ".join(f"{n} {status}" for status, n in counts.items())
+        parts.append(f"{plural(len(steps), 'step')}: {shown}")
+        failed = [s for s in steps if s.get("failure")]
+        if failed:
+            first = failed[0]
+            cause = _cut(str(first["failure"].get("cause", "")), SUMMARY_CHARS // 2)
+            parts.append(f"{_text(str(first.get('step')))} failed: {_text(cause)}")
+    if versions := facts.get("versions"):
+        parts.append(", ".join(f"{_text(k)} {_text(str(v))}" for k, v in versions.items()))
+    return "Run: " + " · ".join(parts) + "\n" if parts else ""
 
 
 def _check_section(result: Result, budget: _Budget) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as t
 
-from harness.report.json_report import SCHEMA_VERSION
+from harness.report.json_report import READABLE_VERSIONS
 from harness.report.json_report import VERSION_FIELDS
 from harness.report.json_report import ReportError
 from harness.report.json_report import apps_of
@@ -45,15 +45,16 @@ def merge_reports(
     if len(names) != len(reports):
         raise ValueError(f"{len(reports)} reports but {len(names)} source names")
     for report, name in zip(reports, names, strict=True):
-        if report.get("schema_version") != SCHEMA_VERSION:
+        if report.get("schema_version") not in READABLE_VERSIONS:
             raise ReportError(
                 f"{name}: report schema_version {report.get('schema_version')!r} is not "
-                f"supported (this harness reads {SCHEMA_VERSION!r})"
+                f"supported (this harness reads {' and '.join(map(repr, READABLE_VERSIONS))})"
             )
     if not allow_partial:
         _check_shards(reports, names)
     apps = _concatenate(reports, names)
-    merged = build_report(apps, versions=_merged_versions(reports))
+    settings = next((r["settings"] for r in reports if r.get("settings")), None)
+    merged = build_report(apps, versions=_merged_versions(reports), settings=settings)
     if sources is not None:
         merged["merged_from"] = names
     return merged

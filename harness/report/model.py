@@ -19,8 +19,24 @@ import typing as t
 
 from harness.capture.records import to_jsonable
 from harness.checks.ids import CHECK_IDS
+from harness.report.grading import Grade
+from harness.report.grading import grade_of
+from harness.report.grading import severity_of
 from harness.verdict import Result
 from harness.verdict import Status
+
+#: The keys of :func:`harness.report.facts.run_facts` an app's dict carries.
+FACT_KEYS = (
+    "discovery",
+    "mode",
+    "steps",
+    "steps_skipped",
+    "isolation",
+    "connections",
+    "connections_left_out",
+    "versions",
+    "versions_source",
+)
 
 
 def worst_status(statuses: t.Iterable[Status], *, default: Status = Status.SKIP) -> Status:
@@ -116,9 +132,6 @@ class AppReport:
         set); build with :meth:`from_results` to have it computed.
     :param error: why the harness could not judge the app at all (nothing
         found, a hang), when that is known at the app's level.
-    :param steps: the scenario's exchanges, in order, as
-        :func:`harness.scenario.outcomes.step_record` writes them (what was
-        expected, what the driver decided, why a step failed).
     """
 
     app: str
@@ -127,7 +140,7 @@ class AppReport:
     duration_s: float
     checks: tuple[Result, ...]
     error: str | None = None
-    steps: tuple[dict[str, t.Any], ...] = ()
+    facts: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         expected = _app_status(self.checks, self.error)
@@ -146,16 +159,24 @@ class AppReport:
         *,
         duration_s: float = 0.0,
         error: str | None = None,
-        steps: t.Iterable[dict[str, t.Any]] = (),
+        facts: t.Mapping[str, t.Any] | None = None,
     ) -> AppReport:
-        """Build the record with its status computed from the checks."""
+        """Build the record with its status computed from the checks.
+
+        :param facts: what the run was (:func:`harness.report.facts.run_facts`).
+        """
         checks = tuple(checks)
         status = _app_status(checks, error)
-        return cls(app, path, status, duration_s, checks, error, tuple(steps))
+        return cls(app, path, status, duration_s, checks, error, dict(facts or {}))
 
     @property
     def score(self) -> Score:
         return Score.of(result.status for result in self.checks)
+
+    @property
+    def grade(self) -> Grade:
+        """The weighted score, whether it serves, the one-line reason."""
+        return grade_of(self)
 
     @property
     def verdict(self) -> str:
@@ -180,9 +201,13 @@ class AppReport:
             "status": self.status.value,
             "duration_s": self.duration_s,
             "score": self.score.to_dict(),
+            "grade": self.grade.to_dict(),
             "error": self.error,
-            "checks": [_plain(result.to_dict()) for result in self.checks],
-            "steps": [_plain(step) for step in self.steps],
+            "checks": [
+                _plain({**result.to_dict(), "severity": severity_of(result.check_id).value})
+                for result in self.checks
+            ],
+            **{key: _plain(value) for key, value in self.facts.items()},
         }
 
     @classmethod
@@ -200,7 +225,7 @@ class AppReport:
                 duration_s=float(data["duration_s"]),
                 checks=tuple(Result.from_dict(check) for check in data["checks"]),
                 error=data.get("error"),
-                steps=tuple(data.get("steps", ())),
+                facts={key: data[key] for key in FACT_KEYS if key in data},
             )
         except KeyError as exc:
             raise ValueError(f"app {name!r}: missing field {exc.args[0]!r}") from None

@@ -1,7 +1,7 @@
 """The failed steps of an app, as lines the text reports print under it.
 
 A step record is a dict of the JSON report's ``steps`` list
-(:func:`harness.scenario.outcomes.step_record`)::
+(:func:`harness.report.facts.run_facts`)::
 
     failed_step_lines(app.steps)
     # ['signup: POST /signup answered 500: sqlite3.OperationalError: no such table: user
@@ -19,13 +19,13 @@ def failed_step_lines(steps: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     lines = []
     for step in steps:
         failure = step.get("failure")
-        if not failure or not step.get("failed", True):
+        if not failure or step.get("status") not in ("failed", "no answer"):
             continue
-        answer = f"answered {step['status']}" if step.get("status") is not None else "no answer"
+        status = step.get("http_status")
+        answer = f"answered {status}" if status is not None else "no answer"
         where = f" ({failure['location']})" if failure.get("location") else ""
         blame = " [PostHog integration]" if failure.get("in_integration") else ""
         lines.append(
-            f"{step['step']}: {step['method']} {step['path']} {answer}: "
-            f"{failure['cause']}{where}{blame}"
+            f"{step['step']}: {step['request']} {answer}: {failure['cause']}{where}{blame}"
         )
     return lines

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import typing as t
 
+from harness.report.grading import error_groups
+from harness.report.grading import ranked
 from harness.report.model import AppReport
-from harness.report.model import Score
 from harness.report.model import Totals
 from harness.report.model import check_columns
 from harness.report.steps import failed_step_lines
@@ -49,17 +50,21 @@ def summary_lines(apps: t.Sequence[AppReport], *, width: int = 100) -> list[str]
     """
     if not apps:
         return ["posthog-verify: no apps were judged"]
+    apps = ranked(apps)
+    findings = [line for app in apps for line in _finding_lines(app, width)]
+    if all(app.score.applicable == 0 and app.score.errors for app in apps):
+        # Nothing was judged anywhere: a grid of E says less than the causes.
+        return [*(truncate(line, width) for line in _sentences(Totals.of(apps))), "", *findings]
     columns = check_columns(apps)
     layout = _Layout.of(apps, columns, width)
     lines = _legend(columns, width)
     lines.append(layout.row("app", [str(i) for i in range(1, len(columns) + 1)], "score", "err"))
     for app in apps:
-        lines.append(layout.row(app.app, _cells(app, columns), *_score_cells(app.score)))
+        lines.append(layout.row(app.app, _cells(app, columns), *_score_cells(app)))
     lines.extend(_totals_rows(apps, columns, layout))
     key = "  ".join(f"{glyph} {status.value}" for status, glyph in GLYPHS.items())
     lines.append(truncate(f"{key}  {NOT_RUN} not run", width))
     lines.extend(truncate(line, width) for line in _sentences(Totals.of(apps)))
-    findings = [line for app in apps for line in _finding_lines(app, width)]
     if findings:
         lines.append("")
         lines.extend(findings)
@@ -76,7 +81,7 @@ class _Layout(t.NamedTuple):
     def of(cls, apps: t.Sequence[AppReport], columns: t.Sequence[str], width: int) -> _Layout:
         # A column holds a check's number in the header and a count of apps in the totals.
         col_w = max(len(str(len(columns))), len(str(len(apps))))
-        score_w = max(len("score"), *(len(_score_cells(app.score)[0]) for app in apps))
+        score_w = max(len("score"), *(len(_score_cells(app)[0]) for app in apps))
         err_w = max(len("err"), len(str(len(columns))))
         fixed = len(columns) * (col_w + 1) + 1 + score_w + 1 + err_w
         longest = max(len("error"), *(len(app.app) for app in apps))
@@ -108,8 +113,9 @@ def _cells(app: AppReport, columns: t.Sequence[str]) -> list[str]:
     return [GLYPHS[by_id[c]] if c in by_id else NOT_RUN for c in columns]
 
 
-def _score_cells(score: Score) -> tuple[str, str]:
-    return f"{score.passed}/{score.applicable}", str(score.errors)
+def _score_cells(app: AppReport) -> tuple[str, str]:
+    """The weighted score (see :mod:`harness.report.grading`) and the error count."""
+    return app.grade.shown, str(app.score.errors)
 
 
 def _totals_rows(
@@ -138,7 +144,8 @@ def _sentences(totals: Totals) -> list[str]:
 
 
 def _finding_lines(app: AppReport, width: int) -> list[str]:
-    """``app::check STATUS summary`` per fail, warn or error.
+    """``app::check STATUS summary`` per fail or warn, and per group of
+    identical errors (``app::boots (+13 checks) ERROR ...``).
 
     When that does not fit, the summary goes on an indented line of its own
     so the id (what a user passes to ``-k``) stays whole.
@@ -147,12 +154,16 @@ def _finding_lines(app: AppReport, width: int) -> list[str]:
     found.extend(
         (f"{app.app}::{r.check_id}", r.status.value.upper(), r.summary)
         for r in app.checks
-        if r.status in (Status.FAIL, Status.WARN, Status.ERROR)
+        if r.status in (Status.FAIL, Status.WARN)
     )
-    steps = failed_step_lines(app.steps)
+    steps = failed_step_lines(app.facts.get("steps", ()))
     found.extend((app.app, "STEP", line) for line in steps[:_STEP_LINES])
     if len(steps) > _STEP_LINES:
         found.append((app.app, "STEP", f"and {len(steps) - _STEP_LINES} more failed steps"))
+    for group in error_groups(app.checks):
+        more = len(group.check_ids) - 1
+        node = f"{app.app}::{group.check_ids[0]}" + (f" (+{more} checks)" if more else "")
+        found.append((node, "ERROR", group.summary))
     lines = []
     for node, status, summary in found:
         line = f"{node} {status} {_one_line(summary)}"

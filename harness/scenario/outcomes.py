@@ -97,36 +97,3 @@ def step_failed(exchange: Exchange) -> bool:
         return False
     answered = exchange.status is not None
     return not (answered and exchange.kind in EXPECTED_TO_RAISE and not failure.in_integration)
-
-
-def step_log(exchanges: t.Sequence[Exchange]) -> list[dict[str, t.Any]]:
-    """Every exchange as the report's ``steps`` list carries it (JSON-able)."""
-    return [step_record(x) for x in exchanges]
-
-
-def step_record(exchange: Exchange) -> dict[str, t.Any]:
-    """One exchange for the report: what was asked, what came back, why."""
-    failure = exchange.failure
-    return {
-        "index": exchange.index,
-        "step": exchange.step,
-        "kind": exchange.kind,
-        "method": exchange.method,
-        "path": exchange.path,
-        "user": exchange.user,
-        "status": exchange.status,
-        "expected": exchange.expected,
-        "decisions": list(exchange.decisions),
-        "error": exchange.error,
-        "redirect_of": exchange.redirect_of,
-        "duration_s": exchange.duration_s,
-        "failed": step_failed(exchange),
-        "failure": None
-        if failure is None
-        else {
-            "cause": failure.cause,
-            "location": str(failure.location) if failure.location else None,
-            "traceback_tail": failure.traceback_tail,
-            "in_integration": failure.in_integration,
-        },
-    }

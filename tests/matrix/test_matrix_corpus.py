@@ -147,7 +147,7 @@ def test_the_integration_raising_in_teardown_is_quoted_step_by_step(
 ) -> None:
     log = steps(corpus_report, "integration_teardown_exit")
     served = [s for s in log if s["kind"] != "probe"]
-    assert {s["status"] for s in served} == {500}
+    assert {s["http_status"] for s in served} == {500}
     for step in served:
         assert step["failure"]["location"].startswith("wsgi.py:"), step
         assert step["failure"]["in_integration"] is True
@@ -160,7 +160,7 @@ def test_a_signup_that_does_not_log_in_is_followed_by_a_login(
 ) -> None:
     log = steps(corpus_report, "signup_then_login")
     relogin = [s for s in log if s["step"] == "login_after_signup"]
-    assert [(s["method"], s["status"]) for s in relogin] == [
+    assert [(s["request"].split()[0], s["http_status"]) for s in relogin] == [
         ("GET", 200),
         ("POST", 302),
         ("GET", 200),
@@ -168,6 +168,6 @@ def test_a_signup_that_does_not_log_in_is_followed_by_a_login(
     decided = [d for s in log if s["step"] == "signup" for d in s["decisions"]]
     assert any(d.startswith("the signup left the user logged out") for d in decided)
     dashboard = next(s for s in log if s["step"] == "dashboard")
-    assert (dashboard["user"], dashboard["status"]) == ("user", 200)
+    assert (dashboard["user"], dashboard["http_status"]) == ("user", 200)
     signup = verdict(corpus_report, "signup_then_login", "identify_on_signup")
     assert "no later events to compare" not in signup["summary"]

@@ -23,6 +23,8 @@ class MakeApp(t.Protocol):
         statuses: t.Mapping[str, Status] | None = None,
         evidence: t.Sequence[dict[str, t.Any]] = ...,
         error: str | None = None,
+        summary: str | None = None,
+        facts: t.Mapping[str, t.Any] | None = None,
     ) -> AppReport: ...
 
 
@@ -33,21 +35,25 @@ def _make_app(
     statuses: t.Mapping[str, Status] | None = None,
     evidence: t.Sequence[dict[str, t.Any]] = ({"event": "user_signed_up", "path": "x"},),
     error: str | None = None,
+    summary: str | None = None,
+    facts: t.Mapping[str, t.Any] | None = None,
 ) -> AppReport:
     """Every catalogue check passes unless ``statuses`` says otherwise; a
-    non-pass check carries ``evidence``."""
+    non-pass check carries ``evidence`` (and ``summary``, when given)."""
     statuses = dict.fromkeys(CHECK_IDS, Status.PASS) | dict(statuses or {})
     results = [
         Result(
             check_id,
             status,
-            f"{check_id} is {status.value} for {name}",
+            summary
+            if summary is not None and status is not Status.PASS
+            else f"{check_id} is {status.value} for {name}",
             () if status is Status.PASS else tuple(evidence),
         )
         for check_id, status in statuses.items()
     ]
     return AppReport.from_results(
-        name, path or f"apps/{name}", results, duration_s=1.25, error=error
+        name, path or f"apps/{name}", results, duration_s=1.25, error=error, facts=facts
     )
 
 

@@ -92,3 +92,16 @@ def test_markdown_to_stdout(tmp_path: Path, shards: list[Path]) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("## posthog-verify: 1 of 2 apps pass\n")
     assert "shard 1/2" in done.stdout
+
+
+def test_html_command_and_merge_html(tmp_path: Path, make_app, versions) -> None:
+    from harness.report.__main__ import main
+
+    source = tmp_path / "one.json"
+    write_report(build_report([make_app("shop")], versions=versions), source)
+    assert main(["html", str(source), "-o", str(tmp_path / "one.html")]) == 0
+    assert '<table id="grid">' in (tmp_path / "one.html").read_text()
+    merged = tmp_path / "all.json"
+    html = tmp_path / "all.html"
+    assert main(["merge", str(source), "-o", str(merged), "--html", str(html)]) == 0
+    assert ">shop<" in html.read_text()

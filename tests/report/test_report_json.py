@@ -37,7 +37,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
 def test_single_run_report_validates(mixed_apps: list[AppReport], versions) -> None:
     report = build_report(mixed_apps, versions=versions)
     validate(report)
-    assert report["schema_version"] == "1"
+    assert report["schema_version"] == "2"
     assert report["posthog_version"] == "7.91.1"
     assert [app["app"] for app in report["apps"]] == ["good", "leaky", "hung"]
     assert report["totals"]["overall"]["apps_failed"] == 1
@@ -109,8 +109,8 @@ def test_a_failed_write_keeps_the_old_report(tmp_path: Path, mixed_apps, version
         pytest.param("{not json", "not a posthog-verify report: invalid JSON", id="bad-json"),
         pytest.param("[1, 2]", "not a posthog-verify report: no 'schema_version'", id="array"),
         pytest.param(
-            '{"schema_version": "2", "apps": []}',
-            "report schema_version '2' is not supported \\(this harness reads '1'\\)",
+            '{"schema_version": "3", "apps": []}',
+            "report schema_version '3' is not supported \\(this harness reads '1' and '2'\\)",
             id="version",
         ),
         pytest.param(

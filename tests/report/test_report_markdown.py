@@ -33,25 +33,29 @@ def test_single_app_headline_is_singular(make_app, versions) -> None:
 
 def test_table_has_a_row_per_app_and_a_legend(body: str) -> None:
     lines = body.splitlines()
-    header = "| app | " + " | ".join(map(str, range(1, 15))) + " | score | errors |"
+    header = "| app | score | reason | " + " | ".join(map(str, range(1, 15))) + " | errors |"
     assert header in lines
     rows = [line for line in lines if line.startswith("| ") and line != header][1:]
     assert len(rows) == 3
-    assert rows[1].startswith("| leaky | pass | ")
-    assert "| **fail** |" in rows[1]
-    assert rows[1].endswith("| 13/14 | 0 |")
-    assert rows[2].endswith("| 13/13 | 1 |")
-    assert "Checks: 1 `boots` · 2 `boots_without_posthog_env` · 3 `key_from_env`" in body
+    # ranked by weighted score: an error is out of the score, a warn costs half
+    # an advisory check, a blocking fail costs 3 of 36
+    assert rows[0].startswith("| hung | 100 | 1 not judged | pass |")
+    assert rows[0].endswith("| 1 |")
+    assert rows[1].startswith("| good | 98.5 | warns on boots\\_without\\_posthog\\_env | pass |")
+    assert rows[2].startswith("| leaky | 91.7 | fails no\\_pii\\_in\\_events (blocking) | pass |")
+    assert "| **fail** |" in rows[2]
+    assert rows[2].endswith("| 0 |")
+    assert "Checks: 1 `boots` · 2 `boots_without_posthog_env` (advisory) · 3 `key_from_env`" in body
 
 
 def test_details_list_findings_with_evidence(body: str) -> None:
     blocks = re.findall(r"<details><summary>(.*?)</summary>\n(.*?)</details>", body, re.S)
     assert [summary for summary, _ in blocks] == [
+        "hung (apps/hung): 1 error",
         "good (apps/good): 1 warn",
         "leaky (apps/leaky): 1 fail",
-        "hung (apps/hung): 1 error",
     ]
-    leaky = blocks[1][1]
+    leaky = blocks[2][1]
     assert "**`no_pii_in_events`** fail: no\\_pii\\_in\\_events is fail for leaky" in leaky
     assert '```json\n{\n  "event": "user_signed_up",\n  "path": "x"\n}\n```' in leaky
 
@@ -101,3 +105,26 @@ def test_max_chars_is_honoured(mixed_apps, versions) -> None:
 def test_no_apps(versions) -> None:
     body = markdown_summary(build_report([], versions=versions))
     assert body.startswith("## posthog-verify: no apps were judged")
+
+
+def test_identical_errors_are_shown_once(make_app, versions) -> None:
+    statuses = {"key_from_env": Status.ERROR, "host_from_env": Status.ERROR}
+    app = make_app("shop", statuses=statuses, summary="not judged: the mock's thread raised")
+    body = markdown_summary(build_report([app], versions=versions))
+    assert body.count("not judged: the mock") == 1
+    assert "(the same for host\\_from\\_env)" in body
+
+
+def test_an_app_block_says_what_the_run_was(make_app, versions) -> None:
+    from report_fake_runs import fake_run
+
+    from harness.report.facts import run_facts
+
+    facts = run_facts(fake_run("shop", failing_step=True))
+    app = make_app("shop", statuses={"no_pii_in_events": Status.FAIL}, facts=facts)
+    body = markdown_summary(build_report([app], versions=versions))
+    (line,) = [line for line in body.splitlines() if line.startswith("Run: ")]
+    assert "found `app:create\\_app` by convention" in line
+    assert "isolation: network+pid namespaces" in line
+    assert "4 steps: 2 ok, 1 failed, 1 no answer" in line
+    assert "api\\_action failed: sqlite3.OperationalError: no such table: note" in line

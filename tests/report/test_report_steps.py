@@ -14,13 +14,15 @@ from harness.report import AppReport
 from harness.report import build_report
 from harness.report import load_schema
 from harness.report import merge_reports
+from harness.report.facts import run_facts
 from harness.report.markdown import markdown_summary
 from harness.report.steps import failed_step_lines
 from harness.report.terminal import summary_lines
+from harness.run import AppRef
 from harness.run import Exchange
+from harness.run import Run
 from harness.run import SourceLocation
 from harness.run import StepFailure
-from harness.scenario.outcomes import step_log
 from harness.verdict import Status
 
 if t.TYPE_CHECKING:
@@ -63,14 +65,20 @@ SIGNUP_LINE = (
 )
 
 
+def step_log(exchanges: t.Sequence[Exchange]) -> list[dict[str, t.Any]]:
+    """The steps as the report carries them (:func:`harness.report.facts.run_facts`)."""
+    run = Run(app=AppRef(name="app", root="/app"), exchanges=tuple(exchanges))
+    return t.cast(list[dict[str, t.Any]], run_facts(run, versions={})["steps"])
+
+
 @pytest.fixture
 def app(make_app: MakeApp) -> AppReport:
     made = make_app("needs_setup", statuses={"identify_on_signup": Status.ERROR})
-    return dataclasses.replace(made, steps=tuple(step_log(EXCHANGES)))
+    return dataclasses.replace(made, facts={**made.facts, "steps": step_log(EXCHANGES)})
 
 
 def test_the_failed_steps_are_named_with_cause_and_place(app: AppReport) -> None:
-    assert failed_step_lines(app.steps) == [
+    assert failed_step_lines(app.facts["steps"]) == [
         SIGNUP_LINE,
         "dashboard: GET /dashboard no answer: no answer within 2 s (the request deadline): "
         "the request hung",
@@ -120,8 +128,9 @@ def test_markdown_lists_the_failed_steps_under_the_app(
 
 
 def test_an_app_without_failed_steps_shows_none(make_app: MakeApp) -> None:
-    clean = dataclasses.replace(make_app("fine"), steps=tuple(step_log(EXCHANGES[:1])))
-    assert failed_step_lines(clean.steps) == []
+    made = make_app("fine")
+    clean = dataclasses.replace(made, facts={**made.facts, "steps": step_log(EXCHANGES[:1])})
+    assert failed_step_lines(clean.facts["steps"]) == []
     assert "STEP" not in "\n".join(summary_lines([clean], width=200))
 
 
@@ -130,7 +139,7 @@ def test_a_route_that_raises_on_purpose_is_no_failed_step() -> None:
     broken = dataclasses.replace(
         raising, failure=dataclasses.replace(NO_TABLE, in_integration=True)
     )
-    assert step_log([raising])[0]["failed"] is False
+    assert step_log([raising])[0]["status"] == "ok"
     assert failed_step_lines(step_log([raising])) == []
     assert failed_step_lines(step_log([broken])) == [
         "errors:/boom: GET /boom answered 500: sqlite3.OperationalError: no such table: user "

@@ -51,10 +51,12 @@ def test_rows_carry_glyphs_score_and_errors(wide: list[AppReport]) -> None:
     assert header == ["app", *map(str, range(1, 15)), "score", "err"]
     first = table_row(lines, "aaaa")
     assert first[0].endswith("…")  # the 60-character name was cut to fit
-    assert first[1:] == ["."] * 14 + ["14/14", "0"]
+    assert first[1:] == ["."] * 14 + ["100", "0"]
     second = table_row(lines, "bbbb")
     assert second[1:6] == [".", "W", "F", "s", "E"]
-    assert second[-2:] == ["10/12", "1"]  # the error is out of the denominator
+    # weighted: 28.5 of 32 (3 a blocking check, 1 advisory, a warn earns half);
+    # the error and the skip are out of the denominator
+    assert second[-2:] == ["89.1", "1"]
 
 
 def test_totals_rows_and_sentences(wide: list[AppReport]) -> None:
@@ -86,7 +88,7 @@ def test_short_names_keep_findings_on_one_line(make_app) -> None:
     lines = summary_lines(apps)
     assert lines[-1] == "shop::no_pii_in_events FAIL no_pii_in_events is fail for shop"
     assert "1 app: 0 passed, 1 failed, 0 could not be judged" in lines
-    assert table_row(lines, "shop")[-2:] == ["13/14", "0"]
+    assert table_row(lines, "shop")[-2:] == ["91.7", "0"]
 
 
 def test_unjudged_app_and_checks_not_run() -> None:
@@ -95,7 +97,7 @@ def test_unjudged_app_and_checks_not_run() -> None:
         AppReport.from_results("y", "apps/y", [], error="nothing to boot:\nno create_app"),
     ]
     lines = summary_lines(apps)
-    assert table_row(lines, "y ") == ["y", "-", "0/0", "0"]
+    assert table_row(lines, "y ") == ["y", "-", "-", "0"]
     assert lines[-1] == "y ERROR nothing to boot: no create_app"
     assert "2 apps: 1 passed, 0 failed, 1 could not be judged" in lines
 
@@ -109,3 +111,26 @@ def test_many_apps_widen_the_columns(make_app) -> None:
     lines = summary_lines(apps, width=100)
     assert max(len(line) for line in lines) <= 100
     assert table_row(lines, "pass ")[1:] == ["120"] * 14
+
+
+def test_rows_are_ranked_serving_apps_first_then_by_score(make_app) -> None:
+    apps = [
+        make_app("a_broken_boot", statuses={"boots": Status.FAIL}),
+        make_app("b_leaks", statuses={"no_pii_in_events": Status.FAIL}),
+        make_app("c_hardcoded_host", statuses={"host_from_env": Status.FAIL}),
+        make_app("d_clean"),
+    ]
+    lines = summary_lines(apps)
+    rows = [line.split()[0] for line in lines if line.startswith(("a_", "b_", "c_", "d_"))]
+    # an advisory fail costs less than a blocking one; not booting ranks last
+    assert rows[:4] == ["d_clean", "c_hardcoded_host", "b_leaks", "a_broken_boot"]
+
+
+def test_identical_errors_are_one_finding(make_app) -> None:
+    statuses = dict.fromkeys(CHECK_IDS, Status.ERROR)
+    apps = [make_app("shop", statuses=statuses, summary="not judged: no app found")]
+    lines = summary_lines(apps)
+    assert "shop::boots (+13 checks) ERROR not judged: no app found" in lines
+    assert not any(line.startswith("shop::key_from_env") for line in lines)
+    # nothing judged anywhere: no grid of E, the cause instead
+    assert not any(line.startswith("app ") for line in lines)

@@ -11,16 +11,18 @@ from flask import redirect
 from flask import request
 from flask import session
 
+from harness.report.facts import run_facts
 from harness.run import LOGIN_AFTER_SIGNUP
+from harness.run import AppRef
 from harness.run import Exchange
 from harness.run import ProcessOutcome
+from harness.run import Run
 from harness.run import StepFailure
 from harness.scenario.canary import make_canaries
 from harness.scenario.canary import make_identity
 from harness.scenario.drive import drive
 from harness.scenario.load import load_scenario
 from harness.scenario.outcomes import exit_description
-from harness.scenario.outcomes import step_record
 from harness.scenario.outcomes import with_failures
 from harness.scenario.plan import plan
 from harness.scenario.plan import routes_from_app
@@ -148,9 +150,10 @@ def test_a_request_that_hangs_records_the_deadline() -> None:
     assert hung.failure == StepFailure(
         cause="no answer within 5 s (the request deadline): the request hung"
     )
-    record = step_record(hung)
+    run = Run(app=AppRef(name="app", root="/app"), exchanges=(hung,))
+    record = run_facts(run, versions={})["steps"][0]
     assert record["failure"]["cause"].startswith("no answer within 5 s")
-    assert record["status"] is None
+    assert (record["http_status"], record["status"]) == (None, "no answer")
 
 
 def _exchange(index: int, step: str, status: int | None, kind: str = "browse") -> Exchange:
