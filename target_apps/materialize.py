@@ -55,10 +55,22 @@ class Corpus:
         is one too).
     :param cache: the name of the folder under the temporary directory where
         :meth:`app_dir` keeps built variants.
+    :param bases: where a base this folder does not hold is found (the field
+        apps of ``tests/apps/field`` are patches of ``target_apps/reference``).
     """
 
     root: Path
     cache: str = "posthog-verify-corpus"
+    bases: Corpus | None = None
+
+    def _holds(self, name: str) -> bool:
+        return self.is_variant(name) or (self.root / name / "requirements.txt").is_file()
+
+    def _owner(self, name: str) -> Corpus:
+        """The corpus that holds app ``name``: this one, or the one its bases name."""
+        if self._holds(name) or self.bases is None:
+            return self
+        return self.bases._owner(name)
 
     def patch_path(self, name: str) -> Path:
         return self.root / f"{name}.patch"
@@ -106,6 +118,8 @@ class Corpus:
         :raises FileNotFoundError: when no app of that name exists.
         """
         dest = parent / name
+        if self._owner(name) is not self:
+            return self._owner(name).materialize(name, parent)
         if not self.is_variant(name):
             source = self.root / name
             if not (source / "requirements.txt").is_file():
@@ -238,10 +252,12 @@ class Corpus:
     def _digest(self, name: str) -> str:
         """A hash of everything ``name`` is built from (its patch chain and the whole base)."""
         digest = hashlib.sha256()
-        while self.is_variant(name):
-            digest.update(self.patch_path(name).read_bytes())
-            name = self.base_of(name)
-        for rel, lines in self._tree(self.root / name).items():
+        corpus = self._owner(name)
+        while corpus.is_variant(name):
+            digest.update(corpus.patch_path(name).read_bytes())
+            name = corpus.base_of(name)
+            corpus = corpus._owner(name)
+        for rel, lines in self._tree(corpus.root / name).items():
             digest.update(rel.encode() + b"\0" + "".join(lines).encode())
         return digest.hexdigest()[:16]
 
@@ -250,6 +266,8 @@ class Corpus:
         variant materialised once into the temporary directory (keyed by a hash of
         what it is built from, so an edit to a patch or its base builds afresh, and
         parallel test workers share one copy)."""
+        if self._owner(name) is not self:
+            return self._owner(name).app_dir(name)
         if not self.is_variant(name):
             return self.root / name
         cache = Path(tempfile.gettempdir()) / f"{self.cache}-{self._digest(name)}"

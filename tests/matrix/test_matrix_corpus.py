@@ -11,8 +11,6 @@ substring its summary or evidence has to contain.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tomllib
 import typing as t
 from pathlib import Path
@@ -22,6 +20,8 @@ import pytest
 from harness.checks import CHECK_IDS
 from target_apps.materialize import materialize
 from target_apps.materialize import names
+from tests.matrix.corpus_run import verdict
+from tests.matrix.corpus_run import verify_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTATIONS = tomllib.loads((ROOT / "target_apps" / "expectations.toml").read_text())["apps"]
@@ -38,39 +38,9 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return parent
 
 
-def verify_corpus(corpus: Path, out: Path, *extra: str) -> dict[str, t.Any]:
-    """Run the plugin over every target app in a subprocess; return its JSON report."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--posthog-verify",
-        "--posthog-app",
-        f"{corpus}/*",
-        "--posthog-report",
-        str(out),
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        *extra,
-    ]
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert out.exists(), f"no report written:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return t.cast(dict[str, t.Any], json.loads(out.read_text()))
-
-
 @pytest.fixture(scope="session")
 def corpus_report(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
     return verify_corpus(corpus_dir, tmp_path_factory.mktemp("matrix") / "report.json", "-n", "2")
-
-
-def verdict(report: dict[str, t.Any], app: str, check: str) -> dict[str, t.Any]:
-    for entry in report["apps"]:
-        if entry["app"] == app:
-            for result in entry["checks"]:
-                if result["id"] == check:
-                    return t.cast(dict[str, t.Any], result)
-    raise AssertionError(f"{app}::{check} is not in the report")
 
 
 CASES = [
