@@ -91,6 +91,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="apps verified at once per process (they mostly wait). Default: 8.",
     )
+    group.addoption(
+        "--posthog-python",
+        dest="posthog_python",
+        type=settings_mod.parse_python,
+        metavar="PATH",
+        help="the app's interpreter: its process tree runs under it and its site-packages. "
+        "Default: the manifest's python, else pytest's.",
+    )
+    group.addoption(
+        "--posthog-install",
+        action="store_const",
+        const=True,
+        dest="posthog_install",
+        help="install each distinct requirements set of the apps once, in a cached "
+        "environment (uv, else pip), and run each app in its own.",
+    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
@@ -98,6 +114,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("posthog_timeout", "deadline in seconds for each phase")
     parser.addini("posthog_shard", "K/N share of the apps")
     parser.addini("posthog_concurrency", "apps verified at once per process")
+    parser.addini("posthog_python", "the app's interpreter")
+    parser.addini("posthog_install", "true: an environment per requirements set")
 
 
 def _workers(config: pytest.Config) -> int:
@@ -125,7 +143,12 @@ def pytest_configure(config: pytest.Config) -> None:
         request_s=settings.timeout.value,
         stop_s=settings.timeout.value,
     )
-    options = Options(server=settings.server.value, timeouts=timeouts)
+    options = Options(
+        server=settings.server.value,
+        timeouts=timeouts,
+        python=settings.python.value,
+        install=settings.install.value,
+    )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
     config.stash[session_key] = verify
@@ -145,6 +168,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if settings is None:
         return None
     apps = settings.apps.value
+    python = settings.python.value or "pytest's own"
     shown = ", ".join(str(a) for a in apps[:3]) + (
         f" (+{len(apps) - 3} more)" if len(apps) > 3 else ""
     )
@@ -152,6 +176,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"posthog-verify {__version__}: {len(apps)} app(s): {shown} (from {settings.apps.source})",
         f"posthog-verify: server {settings.server.value} (from {settings.server.source}), "
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
+        f"posthog-verify: python {python} (from {settings.python.source}), "
+        f"install {settings.install.value} (from {settings.install.source})",
     ]
 
 

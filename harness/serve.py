@@ -35,6 +35,8 @@ from harness.target.instrument import MOCK_URL_ENV
 from harness.target.instrument import FileSink
 from harness.target.instrument import Instrumentation
 from harness.target.instrument import PosthogVerifyProbeError
+from harness.target.runtime import runtime_record
+from harness.target.runtime import unsupported
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -327,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     sink = FileSink(args.log)
     # Registered before anything of the app's: atexit is LIFO, so this runs last.
     atexit.register(sink.write, {"type": "exit"})
+    runtime = runtime_record()
+    sink.write(runtime)  # first: the parent reads the seam's version from it
+    problem = unsupported(runtime["versions"], args.server)
+    if problem is not None:
+        sink.write({"type": "boot_failure", "phase": "boot", "app_raised": False, "cause": problem})
+        return BOOT_FAILURE_EXIT
     instrumentation = Instrumentation(Path.cwd(), sink, mock_url=os.environ.get(MOCK_URL_ENV))
     instrumentation.install()
     _install_signals(_stop_during_boot)

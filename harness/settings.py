@@ -49,6 +49,10 @@ class Settings:
     timeout: Setting[float]
     shard: Setting[Shard | None]
     concurrency: Setting[int]
+    #: The app's interpreter (``--posthog-python``), absolute; None: pytest's.
+    python: Setting[str | None] = Setting(None, "default")
+    #: ``--posthog-install``: an environment per requirements set (:mod:`harness.envs`).
+    install: Setting[bool] = Setting(False, "default")
 
 
 def parse_timeout(text: str) -> float:
@@ -94,6 +98,24 @@ def parse_concurrency(text: str) -> int:
     if value < 1:
         raise pytest.UsageError(f"--posthog-concurrency: expected an integer >= 1, got {text!r}")
     return value
+
+
+def parse_python(text: str) -> str:
+    """``--posthog-python`` type: an existing executable, made absolute."""
+    from harness.target.interpreter import InterpreterError
+    from harness.target.interpreter import resolve_python
+
+    try:
+        return resolve_python(text, Path.cwd())
+    except InterpreterError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise pytest.UsageError(f"expected true or false, got {text!r}")
+    return lowered in ("1", "true", "yes", "on")
 
 
 def _pick(
@@ -177,5 +199,16 @@ def resolve(config: pytest.Config) -> Settings:
             # An app mostly waits (its SDK's retry backoff): 8 in flight keep 2
             # cores busy (bench/run.py, 50 apps with -n 0: 23.7 s at 4, 16.5 s at 8).
             8,
+        ),
+        python=_pick(
+            config, "posthog_python", "posthog_python", "POSTHOG_VERIFY_PYTHON", parse_python, None
+        ),
+        install=_pick(
+            config,
+            "posthog_install",
+            "posthog_install",
+            "POSTHOG_VERIFY_INSTALL",
+            parse_bool,
+            False,
         ),
     )

@@ -41,6 +41,9 @@ from harness.scenario.transport import TransportError
 from harness.static import analyze
 from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
+from harness.target.interpreter import InterpreterError
+from harness.target.interpreter import resolve_python
+from harness.target.interpreter import seam_problem
 from harness.target.manifest import ManifestError
 from harness.target.manifest import load_manifest
 from harness.target.observations import identified_in
@@ -77,6 +80,10 @@ class Options:
     timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
     scenario: str = "default"
     workdir: Path | None = None  # where workspaces go; a fresh temp dir by default
+    #: The app's interpreter (``--posthog-python``); None: the manifest's, else pytest's.
+    python: str | None = None
+    #: ``--posthog-install``: run each app in the environment of its requirements.
+    install: bool = False
 
 
 def injected_env(
@@ -183,9 +190,29 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
     if isinstance(subject, BootFailure):
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
+    try:
+        options = dataclasses.replace(options, python=app_python(subject, options))
+    except InterpreterError as exc:
+        failure = BootFailure(Phase.BOOT, str(exc))
+        return Run(app=subject.app, boot_failure=failure, duration_s=time.monotonic() - started)
     with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
         run = _boot_and_drive(subject, options, Path(tmp))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
+
+
+def app_python(subject: Subject, options: Options) -> str | None:
+    """The interpreter the app runs under: ``--posthog-python``, else the
+    manifest's ``python`` (relative to the app), else pytest's own (None).
+
+    :raises InterpreterError: the one named cannot run.
+    """
+    if options.python is not None:
+        return options.python
+    manifest = subject.manifest
+    if manifest is not None and manifest.python is not None:
+        source = f"{manifest.label} python"
+        return resolve_python(manifest.python, Path(subject.app.root), source)
+    return None
 
 
 def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
@@ -204,6 +231,7 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             server=options.server,
             probe_token=probe,
             timeouts=options.timeouts,
+            python=options.python,
         )
         with process:
             run = _drive_and_stop(run, process, mock, subject.manifest, options, identity)
@@ -228,7 +256,15 @@ def _drive_and_stop(
     try:
         base_url = process.start()
     except BootError as exc:
-        return dataclasses.replace(run, boot_failure=exc.failure, process=exc.outcome)
+        versions = process.records().versions
+        return dataclasses.replace(
+            run, boot_failure=exc.failure, process=exc.outcome, versions=versions
+        )
+    seam = seam_problem(process.records())
+    if seam is not None:
+        return dataclasses.replace(
+            run, boot_failure=BootFailure(Phase.BOOT, seam), process=process.stop()
+        )
     steps = plan(load_scenario(options.scenario), process.records().routes, manifest)
     assert run.canaries is not None
 
@@ -263,6 +299,7 @@ def _drive_and_stop(
         process=outcome,
         boot_failure=_failure_after_boot(result.error, outcome),
         stop_fault_armed=True,
+        versions=observed.versions,
         steps_skipped=dict(steps.skipped) | dict(result.skipped),
         steps_incomplete=dict(result.incomplete),
         harness_errors=run.harness_errors + _unreachable(result.exchanges, observed),
@@ -308,6 +345,7 @@ def _boot_without_env(
         server=options.server,
         probe_token="noenv",
         timeouts=options.timeouts,
+        python=options.python,
     )
     with process:
         try:

@@ -35,7 +35,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STEP_KINDS = ("browse", "api", "other")
 EXPECTS = ("2xx", "3xx", "4xx", "5xx", "any")
 
-_TOP_KEYS = ("app", "signup", "login", "logout", "steps", "errors", "skip", "env")
+_TOP_KEYS = ("app", "signup", "login", "logout", "steps", "errors", "skip", "env", "python")
 _FORM_KEYS = ("path", "method", "fields", "json")
 _STEP_KEYS = ("name", "method", "path", "fields", "json", "headers", "kind", "expect")
 _DEFAULT_METHOD = {"signup": "POST", "login": "POST", "logout": "GET"}
@@ -131,6 +131,9 @@ class Manifest:
     #: PostHog setup reads, when the source does not show them plainly.
     env_token: tuple[str, ...] = ()
     env_host: tuple[str, ...] = ()
+    #: ``python = ".venv/bin/python"``: the app's interpreter, relative to the
+    #: app's folder (:mod:`harness.target.interpreter`).
+    python: str | None = None
 
     @property
     def label(self) -> str:
@@ -231,7 +234,15 @@ class _Validator:
             skip=self.skip(data.get("skip", {})),
             env_token=self.env_names(data.get("env", {}), "token"),
             env_host=self.env_names(data.get("env", {}), "host"),
+            python=self.python(data.get("python")),
         )
+
+    def python(self, value: t.Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail("", "python", "must be the path of the app's Python, e.g. .venv/bin/python")
+        return value
 
     def check_keys(self, section: str, table: dict[str, t.Any], allowed: tuple[str, ...]) -> None:
         for key in table:

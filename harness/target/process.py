@@ -30,11 +30,12 @@ import time
 import typing as t
 from pathlib import Path
 
-import harness
 from harness.run import BootFailure
 from harness.run import Phase
 from harness.run import ProcessOutcome
 from harness.serve import READY_PREFIX
+from harness.target.interpreter import app_side_root
+from harness.target.interpreter import is_default
 from harness.target.observations import Observations
 from harness.target.observations import read_log
 from harness.target.zygote import ForkedChild
@@ -104,9 +105,13 @@ class AppProcess:
         the child's working directory. Its stdout and stderr go to files next to it.
     :param target: ``module:attr`` of the Flask app or factory.
     :param env: the child's whole environment (PostHog variables and
-        ``POSTHOG_VERIFY_MOCK_URL`` included); ``PYTHONPATH`` gains the
-        harness's folder so ``harness`` imports without being installed.
+        ``POSTHOG_VERIFY_MOCK_URL`` included); ``PYTHONPATH`` gains a folder
+        holding only ``harness`` (:func:`~harness.target.interpreter.app_side_root`)
+        so it imports without being installed, and nothing else of pytest's.
     :param log_path: the JSON-lines observation log the child appends to.
+    :param python: the app's interpreter (``--posthog-python``); None is
+        pytest's own. Another interpreter is always spawned (the zygote runs
+        under pytest's).
     """
 
     def __init__(
@@ -119,7 +124,9 @@ class AppProcess:
         server: str = "werkzeug",
         probe_token: str = "",
         timeouts: Timeouts = Timeouts(),  # frozen: sharing the default is safe
+        python: str | None = None,
     ) -> None:
+        self.python = python or sys.executable
         self.workdir = Path(workdir)
         self.target = target
         self.env = dict(env)
@@ -144,14 +151,14 @@ class AppProcess:
 
     def command(self) -> list[str]:
         return [
-            *(sys.executable, "-m", "harness.serve"),
+            *(self.python, "-m", "harness.serve"),
             *("--target", self.target, "--log", str(self.log_path)),
             *("--server", self.server, "--probe-token", self.probe_token),
         ]
 
     def _child_env(self) -> dict[str, str]:
         env = dict(self.env)
-        root = str(Path(harness.__file__).resolve().parent.parent)
+        root = str(app_side_root())
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         return env
 
@@ -159,7 +166,8 @@ class AppProcess:
         """Launch the child and wait, up to ``timeouts.boot_s``, for its READY
         line. :raises BootError: it exited or hung first (then it is killed)."""
         started = time.monotonic()
-        child = self._fork() if wanted_launcher(self.server) == "fork" else None
+        fork = wanted_launcher(self.server) == "fork" and is_default(self.python)
+        child = self._fork() if fork else None
         if child is not None:
             self.launcher, self._proc = "fork", child
             self.url = child.wait_ready(self.timeouts.boot_s)
