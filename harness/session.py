@@ -21,6 +21,7 @@ from pathlib import Path
 
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
+from harness.envs import environment_of
 from harness.report import AppReport
 from harness.target.process import warm_up
 from harness.verdict import Result
@@ -50,6 +51,7 @@ class AppOutcome:
     entry: AppEntry
     results: dict[str, Result]
     duration_s: float
+    environment: dict[str, t.Any] | None = None
 
     def item_property(self, check_id: str) -> dict[str, t.Any]:
         return {
@@ -57,6 +59,7 @@ class AppOutcome:
             "path": str(self.entry.path),
             "duration_s": round(self.duration_s, 3),
             "result": self.results[check_id].to_dict(),
+            "environment": self.environment,
         }
 
 
@@ -107,7 +110,7 @@ class VerifySession:
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
             results = {r.check_id: r for r in run_checks(run)}
-            return AppOutcome(entry, results, run.duration_s)
+            return AppOutcome(entry, results, run.duration_s, environment_of(run))
         except Exception as exc:  # a harness fault: every check is error, none is a verdict
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"
             results = {c: Result(c, Status.ERROR, summary) for c in self.check_ids}
@@ -138,6 +141,7 @@ class VerifySession:
                     path=values[0]["path"],
                     duration_s=values[0]["duration_s"],
                     checks=tuple(results),
+                    environment=values[0].get("environment"),
                 )
             )
         return reports

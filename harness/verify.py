@@ -26,6 +26,9 @@ from pathlib import Path
 
 from harness.capture import CaptureServer
 from harness.capture import RequestKind
+from harness.envs import Choice
+from harness.envs import InstallError
+from harness.envs import choose
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import NoEnvBoot
@@ -191,28 +194,36 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
     try:
-        options = dataclasses.replace(options, python=app_python(subject, options))
-    except InterpreterError as exc:
-        failure = BootFailure(Phase.BOOT, str(exc))
+        choice = app_python(subject, options)
+    except (InterpreterError, InstallError) as exc:
+        detail = exc.output if isinstance(exc, InstallError) else ""
+        failure = BootFailure(Phase.BOOT, str(exc), detail=detail)
         return Run(app=subject.app, boot_failure=failure, duration_s=time.monotonic() - started)
+    options = dataclasses.replace(options, python=choice.python)
     with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
         run = _boot_and_drive(subject, options, Path(tmp))
-    return dataclasses.replace(run, duration_s=time.monotonic() - started)
+    setup = choice.setup + run.setup
+    return dataclasses.replace(run, setup=setup, duration_s=time.monotonic() - started)
 
 
-def app_python(subject: Subject, options: Options) -> str | None:
-    """The interpreter the app runs under: ``--posthog-python``, else the
-    manifest's ``python`` (relative to the app), else pytest's own (None).
+def app_python(subject: Subject, options: Options) -> Choice:
+    """The interpreter the app runs under (:func:`harness.envs.choose`); the
+    manifest's ``python`` is relative to the app.
 
     :raises InterpreterError: the one named cannot run.
+    :raises InstallError: ``--posthog-install`` could not install the app's requirements.
     """
-    if options.python is not None:
-        return options.python
-    manifest = subject.manifest
-    if manifest is not None and manifest.python is not None:
+    manifest, named = subject.manifest, None
+    if options.python is None and manifest is not None and manifest.python is not None:
         source = f"{manifest.label} python"
-        return resolve_python(manifest.python, Path(subject.app.root), source)
-    return None
+        named = resolve_python(manifest.python, Path(subject.app.root), source)
+    return choose(
+        Path(subject.app.root),
+        option_python=options.python,
+        manifest_python=named,
+        install=options.install,
+        server=options.server,
+    )
 
 
 def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:

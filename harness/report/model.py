@@ -124,6 +124,8 @@ class AppReport:
     duration_s: float
     checks: tuple[Result, ...]
     error: str | None = None
+    #: What the app ran with (:func:`harness.envs.environment_of`); None: unknown.
+    environment: dict[str, t.Any] | None = None
 
     def __post_init__(self) -> None:
         expected = _app_status(self.checks, self.error)
@@ -142,10 +144,12 @@ class AppReport:
         *,
         duration_s: float = 0.0,
         error: str | None = None,
+        environment: dict[str, t.Any] | None = None,
     ) -> AppReport:
         """Build the record with its status computed from the checks."""
         checks = tuple(checks)
-        return cls(app, path, _app_status(checks, error), duration_s, checks, error)
+        status = _app_status(checks, error)
+        return cls(app, path, status, duration_s, checks, error, environment)
 
     @property
     def score(self) -> Score:
@@ -168,7 +172,8 @@ class AppReport:
 
     def to_dict(self) -> dict[str, t.Any]:
         """A JSON-able dict; evidence values that JSON cannot hold become text."""
-        return {
+        extra = {} if self.environment is None else {"environment": _plain(self.environment)}
+        return extra | {
             "app": self.app,
             "path": self.path,
             "status": self.status.value,
@@ -193,6 +198,7 @@ class AppReport:
                 duration_s=float(data["duration_s"]),
                 checks=tuple(Result.from_dict(check) for check in data["checks"]),
                 error=data.get("error"),
+                environment=data.get("environment"),
             )
         except KeyError as exc:
             raise ValueError(f"app {name!r}: missing field {exc.args[0]!r}") from None
