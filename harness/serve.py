@@ -108,8 +108,9 @@ def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed
     missing = _missing_dependency(exc)
     if missing is not None:
         cause = (
-            f"the app imports {missing!r}, which is not installed where pytest runs: "
-            "install the app's requirements (pip install -r requirements.txt) first"
+            f"the app imports {missing!r}, which is not installed in the app's interpreter "
+            f"({sys.executable}): install the app's requirements there "
+            "(pip install -r requirements.txt), or pass --posthog-install"
         )
         return BootFailed(phase, False, cause, traceback.format_exc())
     setting = _missing_setting(exc)
