@@ -35,6 +35,8 @@ from harness.target.instrument import MOCK_URL_ENV
 from harness.target.instrument import FileSink
 from harness.target.instrument import Instrumentation
 from harness.target.instrument import PosthogVerifyProbeError
+from harness.target.runtime import missing_sdk_module
+from harness.target.runtime import package_versions
 from harness.target.runtime import runtime_record
 from harness.target.runtime import unsupported
 
@@ -105,6 +107,10 @@ def _missing_setting(exc: BaseException) -> str | None:
 
 
 def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        too_old = missing_sdk_module(exc.name, package_versions())
+        if too_old is not None:
+            return BootFailed(phase, False, too_old, traceback.format_exc())
     missing = _missing_dependency(exc)
     if missing is not None:
         cause = (

@@ -21,16 +21,22 @@ The app side is :mod:`harness.serve`, :mod:`harness.target.instrument`,
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import sys
 import tempfile
+import threading
 import typing as t
 from pathlib import Path
 
 import harness
 from harness.target.runtime import SCHEMA_VERSION
+from harness.target.zygote import Zygote
+from harness.target.zygote import ZygoteUnavailable
+from harness.target.zygote import shared_zygote
 
 if t.TYPE_CHECKING:
     from harness.target.observations import Observations
@@ -45,6 +51,11 @@ APP_SIDE_MODULES = (
     "harness.target.runtime",
     "harness.target.zygote",
 )
+
+
+logger = logging.getLogger(__name__)
+_zygotes: dict[str, Zygote | None] = {}  # None: it could not start, spawn instead
+_zygotes_lock = threading.Lock()
 
 
 class InterpreterError(Exception):
@@ -108,3 +119,25 @@ def seam_problem(observed: Observations) -> str | None:
         f"{SCHEMA_VERSION} ({observed.executable or 'unknown interpreter'}): its PYTHONPATH "
         "holds another posthog-verify; remove it"
     )
+
+
+def zygote_for(python: str) -> Zygote | None:
+    """The zygote that forks apps for ``python``: pytest's shared one, or one
+    started (once) under that interpreter, importing the app side from
+    :func:`app_side_root`; None (logged once) when it cannot start or died."""
+    if is_default(python):
+        return shared_zygote()
+    with _zygotes_lock:
+        if python in _zygotes:
+            zygote = _zygotes[python]
+            if zygote is None or zygote.alive:
+                return zygote
+        try:
+            zygote = Zygote(python, pythonpath=str(app_side_root()))
+        except (OSError, ZygoteUnavailable) as exc:
+            logger.warning("posthog-verify: launching %s apps with spawn: %s", python, exc)
+            zygote = None
+        else:
+            atexit.register(zygote.close)
+        _zygotes[python] = zygote
+        return zygote

@@ -35,7 +35,7 @@ from harness.run import Phase
 from harness.run import ProcessOutcome
 from harness.serve import READY_PREFIX
 from harness.target.interpreter import app_side_root
-from harness.target.interpreter import is_default
+from harness.target.interpreter import zygote_for
 from harness.target.observations import Observations
 from harness.target.observations import read_log
 from harness.target.zygote import ForkedChild
@@ -110,8 +110,8 @@ class AppProcess:
         so it imports without being installed, and nothing else of pytest's.
     :param log_path: the JSON-lines observation log the child appends to.
     :param python: the app's interpreter (``--posthog-python``); None is
-        pytest's own. Another interpreter is always spawned (the zygote runs
-        under pytest's).
+        pytest's own. Each interpreter has its own zygote
+        (:func:`~harness.target.interpreter.zygote_for`).
     """
 
     def __init__(
@@ -166,8 +166,7 @@ class AppProcess:
         """Launch the child and wait, up to ``timeouts.boot_s``, for its READY
         line. :raises BootError: it exited or hung first (then it is killed)."""
         started = time.monotonic()
-        fork = wanted_launcher(self.server) == "fork" and is_default(self.python)
-        child = self._fork() if fork else None
+        child = self._fork() if wanted_launcher(self.server) == "fork" else None
         if child is not None:
             self.launcher, self._proc = "fork", child
             self.url = child.wait_ready(self.timeouts.boot_s)
@@ -182,7 +181,7 @@ class AppProcess:
 
     def _fork(self) -> ForkedChild | None:
         """Fork the child from the zygote; None (logged) when it is unavailable."""
-        zygote = shared_zygote()
+        zygote = zygote_for(self.python)
         if zygote is None:
             return None
         argv = self.command()[3:]

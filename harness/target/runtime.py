@@ -47,6 +47,11 @@ SUPPORTED: dict[str, tuple[tuple[int, ...], tuple[int, ...] | None]] = {
 PACKAGES = ("flask", "werkzeug", "posthog", "gunicorn")
 #: The first posthog release shipping ``posthog.integrations.flask``.
 FLASK_INTEGRATION_SINCE = (7, 66, 0)
+#: From posthog 7.39.0 the SDK's own atexit handler flushes within a 1 s
+#: budget (``_ATEXIT_FLUSH_TIMEOUT_SECONDS``); before, it joins the consumer,
+#: which finishes the batch in flight with its full retry backoff and drops
+#: whatever is still queued behind it.
+EXIT_BUDGET_SINCE = (7, 39, 0)
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -125,3 +130,29 @@ def unsupported(versions: dict[str, str], server: str = "werkzeug") -> str | Non
             f"interpreter ({where}): install it there"
         )
     return None
+
+
+def sdk_exit_flush(posthog_version: str | None) -> str:
+    """What the SDK itself does with queued events at interpreter exit, for
+    messages; the newest behaviour when the version is unknown."""
+    if posthog_version is None or parse_version(posthog_version) >= EXIT_BUDGET_SINCE:
+        return "the SDK's own 1 s exit budget"
+    return (
+        f"the SDK's own exit join (posthog {posthog_version} < 7.39 finishes the batch in "
+        "flight and drops what is queued behind it)"
+    )
+
+
+def missing_sdk_module(name: str, versions: dict[str, str]) -> str | None:
+    """Why importing ``name`` failed when the installed SDK predates it: the
+    environment's fault (the app needs a newer posthog), not the app's."""
+    found = versions.get("posthog")
+    if not name.startswith("posthog.integrations.flask") or found is None:
+        return None
+    if parse_version(found) >= FLASK_INTEGRATION_SINCE:
+        return None
+    return (
+        f"the app imports {name}, which posthog {found} does not have (it ships from "
+        f"posthog 7.66.0 on, in the app's interpreter {sys.executable}): install the "
+        "app's requirements there, or pass --posthog-install"
+    )
