@@ -331,6 +331,8 @@ def environment_of(run: Run) -> dict[str, t.Any] | None:
     if not run.versions and not installs:
         return None
     environment: dict[str, t.Any] = {"versions": dict(run.versions)}
+    if run.serving:
+        environment["server"] = run.serving
     for setup in installs:
         environment["install"] = {
             "reason": setup.reason,

@@ -68,7 +68,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="posthog_server",
         type=settings_mod.parse_server,
         metavar="NAME",
-        help="the WSGI server the app runs under: werkzeug (default) or gunicorn.",
+        help="the WSGI server the app runs under: werkzeug (default), gunicorn, or auto "
+        "(as the app's Procfile, start script, Dockerfile or gunicorn.conf.py says).",
     )
     group.addoption(
         "--posthog-timeout",

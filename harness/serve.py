@@ -270,10 +270,13 @@ def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> N
 
 
 def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -> int:
-    """Serve with gunicorn: one ``gthread`` worker, the app loaded in the worker
-    (not preloaded), so the process that runs the app is the one whose
-    interpreter exits cleanly on SIGTERM (arbiter -> worker SIGTERM -> worker
-    ``sys.exit(0)``) and runs the app's atexit handlers. Never returns: the
+    """Serve with gunicorn: by default one ``gthread`` worker, the app loaded in
+    the worker (not preloaded), so the process that runs the app is the one
+    whose interpreter exits cleanly on SIGTERM (arbiter -> worker SIGTERM ->
+    worker ``sys.exit(0)``) and runs the app's atexit handlers. ``--workers``,
+    ``--worker-class``, ``--threads`` and ``--preload`` serve it as its
+    repository says (:mod:`harness.target.production`); preloaded, the app is
+    built in the arbiter and its workers are forks of it. Never returns: the
     arbiter exits with its own status (3 when the worker failed to boot)."""
     from gunicorn.app.base import BaseApplication
 
@@ -290,9 +293,10 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
 
     options = {
         "bind": f"{args.host}:0",
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": 4,
+        "workers": args.workers,
+        "worker_class": args.worker_class,
+        "threads": args.threads,
+        "preload_app": args.preload,
         "control_socket_disable": True,
         "post_worker_init": post_worker_init,
         "loglevel": "warning",
@@ -327,6 +331,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server", choices=("werkzeug", "gunicorn"), default="werkzeug")
     parser.add_argument("--probe-token", default="", help="tags the probe route's exception")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn only")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn only")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn only")
+    parser.add_argument("--preload", action="store_true", help="gunicorn only")
     return parser.parse_args(argv)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-SERVERS = ("werkzeug", "gunicorn")
+SERVERS = ("werkzeug", "gunicorn", "auto")
 
 T = t.TypeVar("T")
 

@@ -53,6 +53,8 @@ from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
+from harness.target.production import read_serving
+from harness.target.production import server_args
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
@@ -87,6 +89,8 @@ class Options:
     python: str | None = None
     #: ``--posthog-install``: run each app in the environment of its requirements.
     install: bool = False
+    #: ``harness.serve`` arguments of the server (``--posthog-server auto``).
+    server_args: tuple[str, ...] = ()
 
 
 def injected_env(
@@ -193,6 +197,7 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
     if isinstance(subject, BootFailure):
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
+    options, serving = _serving(subject, options)
     try:
         choice = app_python(subject, options)
     except (InterpreterError, InstallError) as exc:
@@ -203,7 +208,19 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
         run = _boot_and_drive(subject, options, Path(tmp))
     setup = choice.setup + run.setup
-    return dataclasses.replace(run, setup=setup, duration_s=time.monotonic() - started)
+    return dataclasses.replace(
+        run, setup=setup, serving=serving, duration_s=time.monotonic() - started
+    )
+
+
+def _serving(subject: Subject, options: Options) -> tuple[Options, str]:
+    """``--posthog-server auto``: the server the repository names, and what
+    was read from where; any other server as given."""
+    if options.server != "auto":
+        return options, ""
+    plan = read_serving(Path(subject.app.root))
+    said = "; ".join((plan.describe(), *plan.notes))
+    return dataclasses.replace(options, server=plan.server, server_args=server_args(plan)), said
 
 
 def app_python(subject: Subject, options: Options) -> Choice:
@@ -243,6 +260,7 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             probe_token=probe,
             timeouts=options.timeouts,
             python=options.python,
+            server_args=options.server_args,
         )
         with process:
             run = _drive_and_stop(run, process, mock, subject.manifest, options, identity)
@@ -357,6 +375,7 @@ def _boot_without_env(
         probe_token="noenv",
         timeouts=options.timeouts,
         python=options.python,
+        server_args=options.server_args,
     )
     with process:
         try:

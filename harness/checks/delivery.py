@@ -21,6 +21,7 @@ from harness.checks._events import plural
 from harness.checks._events import result
 from harness.checks._events import steps_by_uuid
 from harness.checks._events import unique_events
+from harness.checks.forks import forked_losses
 from harness.target.runtime import sdk_exit_flush
 from harness.verdict import Result
 from harness.verdict import Status
@@ -51,6 +52,12 @@ def flush_on_shutdown(run: Run) -> Result:
     process = run.process
     if process is None:
         return result(check, Status.ERROR, "not judged: the app's process outcome is missing")
+    # Before the kill: a worker flushing a forked client waits forever, so the
+    # stop hangs for the very reason the events are lost.
+    losses = forked_losses(run)
+    if losses:
+        summary = "; ".join(loss.summary() for loss in losses)
+        return result(check, Status.FAIL, summary, [loss.evidence() for loss in losses])
     if _killed(run):
         return result(
             check,

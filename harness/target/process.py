@@ -125,8 +125,10 @@ class AppProcess:
         probe_token: str = "",
         timeouts: Timeouts = Timeouts(),  # frozen: sharing the default is safe
         python: str | None = None,
+        server_args: tuple[str, ...] = (),
     ) -> None:
         self.python = python or sys.executable
+        self.server_args = server_args  # --workers N ... (harness.target.production)
         self.workdir = Path(workdir)
         self.target = target
         self.env = dict(env)
@@ -154,6 +156,7 @@ class AppProcess:
             *(self.python, "-m", "harness.serve"),
             *("--target", self.target, "--log", str(self.log_path)),
             *("--server", self.server, "--probe-token", self.probe_token),
+            *self.server_args,
         ]
 
     def _child_env(self) -> dict[str, str]:

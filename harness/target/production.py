@@ -224,3 +224,12 @@ def _plan(settings: dict[str, object], source: str, notes: list[str]) -> ServePl
         source=source,
         notes=tuple(notes),
     )
+
+
+def server_args(plan: ServePlan) -> tuple[str, ...]:
+    """The :mod:`harness.serve` arguments that serve ``plan``."""
+    if plan.server != "gunicorn":
+        return ()
+    args = ["--workers", str(plan.workers), "--worker-class", plan.worker_class]
+    args += ["--threads", str(plan.threads), *(["--preload"] if plan.preload else [])]
+    return tuple(args)
