@@ -8,6 +8,7 @@ from checks_runs import good_run
 
 from harness.checks import flush_on_shutdown
 from harness.checks import run_checks
+from harness.checks import single_client
 from harness.checks.forks import forked_losses
 from harness.run import BootFailure
 from harness.run import Phase
@@ -69,3 +70,12 @@ def test_delivered_events_are_no_fork_loss() -> None:
     run = _gunicorn(good_run(), preload=True, delivered=True)
     assert forked_losses(run) == []
     assert flush_on_shutdown(run).status is Status.PASS
+
+
+def test_single_client_means_one_per_worker_process() -> None:
+    per_worker = _gunicorn(good_run(), preload=False, delivered=True)
+    verdict = single_client(per_worker)
+    assert verdict.status is Status.PASS
+    assert verdict.summary == "one client in each of 2 worker processes, built at boot"
+    twice = dataclasses.replace(per_worker, clients=per_worker.clients[:1] * 2)
+    assert single_client(twice).status is Status.FAIL  # two in one process

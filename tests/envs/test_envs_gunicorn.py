@@ -71,6 +71,7 @@ def test_a_client_per_worker_delivers_on_posthog_6(tmp_path: Path, gunicorn_pyth
     verdicts, serving = _verify(app, gunicorn_python)
     assert serving.startswith("gunicorn, 2 worker(s), sync (from Procfile line 1")
     assert verdicts["flush_on_shutdown"].status is Status.PASS, verdicts["flush_on_shutdown"]
+    assert verdicts["single_client"].summary.startswith("one client in each of 2 worker")
 
 
 def test_posthog_7_restarts_its_consumer_after_the_fork(tmp_path: Path) -> None:
