@@ -35,6 +35,7 @@ from harness.run import Phase
 from harness.run import ProcessOutcome
 from harness.serve import READY_PREFIX
 from harness.target.interpreter import app_side_root
+from harness.target.interpreter import is_default
 from harness.target.interpreter import zygote_for
 from harness.target.observations import Observations
 from harness.target.observations import read_log
@@ -184,7 +185,7 @@ class AppProcess:
 
     def _fork(self) -> ForkedChild | None:
         """Fork the child from the zygote; None (logged) when it is unavailable."""
-        zygote = zygote_for(self.python)
+        zygote = shared_zygote() if is_default(self.python) else zygote_for(self.python)
         if zygote is None:
             return None
         argv = self.command()[3:]
