@@ -12,7 +12,9 @@ Prints, each measured here and now (nothing is asserted):
    of 3 distinct requirement sets: first with an empty cache (3 installs),
    then again (every environment reused), with the cache hits the report gives;
 3. one app verified under pytest's interpreter and under another with the
-   same packages (``--posthog-python``, a zygote of its own).
+   same packages (``--posthog-python``, a zygote of its own);
+4. one boot (spawn to ready) under werkzeug (forked from the zygote), and
+   under gunicorn with 2 workers, preloaded or not (always spawned).
 """
 
 from __future__ import annotations
@@ -96,6 +98,30 @@ def interpreters(tmp: Path, other: str) -> None:
         print(f"   {label:9} interpreter: {wall:6.2f} s wall")
 
 
+def gunicorn_boot(tmp: Path) -> None:
+    """The boot alone (spawn to READY), werkzeug against gunicorn with 2 workers."""
+    from harness.target.process import AppProcess
+    from harness.target.workspace import fresh_copy
+
+    print("4. one boot of the reference app, spawn to ready (median of 3)")
+    cases = (
+        ("werkzeug", "werkzeug", ()),
+        ("gunicorn -w 2", "gunicorn", ("--workers", "2", "--worker-class", "sync")),
+        ("gunicorn -w 2 --preload", "gunicorn", ("--workers", "2", "--preload")),
+    )
+    for label, server, args in cases:
+        times = []
+        for attempt in range(3):
+            work = fresh_copy(REFERENCE, tmp / "boots", f"{server}-{len(args)}-{attempt}")
+            log = tmp / "boots" / f"{work.name}.jsonl"
+            env = dict(os.environ)
+            with AppProcess(work, "app:create_app", env, log, server=server, server_args=args) as p:
+                p.start()
+                times.append(p.boot_duration_s or 0.0)
+                p.stop()
+        print(f"   {label:24}: {sorted(times)[1]:6.2f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copies", type=int, default=4, help="apps per requirement set")
@@ -104,6 +130,7 @@ def main() -> int:
         other = one_environment(Path(tmp))
         many_apps(Path(tmp), args.copies)
         interpreters(Path(tmp), other)
+        gunicorn_boot(Path(tmp))
     return 0
 
 
