@@ -341,3 +341,17 @@ def environment_of(run: Run) -> dict[str, t.Any] | None:
             "command": list(setup.command),
         }
     return environment
+
+
+def install_summary(environments: t.Iterable[dict[str, t.Any] | None]) -> str | None:
+    """One line for the terminal: environments built (and what they took) and
+    reused, over the apps' ``environment`` records; None without installs."""
+    installs = [e["install"] for e in environments if e and "install" in e]
+    if not installs:
+        return None
+    built = [i for i in installs if not i["cache_hit"]]
+    took = sum(float(i["duration_s"]) for i in built)
+    return (
+        f"--posthog-install: {len(built)} environment(s) built ({took:.1f} s), "
+        f"{len(installs) - len(built)} reused from the cache ({cache_root()})"
+    )

@@ -212,6 +212,11 @@ def pytest_terminal_summary(terminalreporter: t.Any, config: pytest.Config) -> N
     terminalreporter.write_sep("=", "posthog-verify")
     for line in summary_lines(apps, width=terminalreporter._tw.fullwidth):
         terminalreporter.write_line(line)
+    from harness.envs import install_summary
+
+    installs = install_summary(app.environment for app in apps)
+    if installs is not None:
+        terminalreporter.write_line(installs)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -15,6 +15,7 @@ from harness.envs import choose
 from harness.envs import ensure_env
 from harness.envs import env_key
 from harness.envs import environment_of
+from harness.envs import install_summary
 from harness.envs import requirements_of
 from harness.verify import Options
 from harness.verify import verify_app
@@ -132,3 +133,12 @@ def test_without_requirements_the_base_interpreter_is_kept(tmp_path: Path) -> No
     )
     assert (choice.python, choice.setup) == (None, ())
     assert "declares no requirements" in choice.reason
+
+
+def test_the_terminal_line_counts_builds_and_reuses() -> None:
+    built = {"install": {"cache_hit": False, "duration_s": 2.5}}
+    reused = {"install": {"cache_hit": True, "duration_s": 0.0}}
+    line = install_summary([built, reused, reused, None, {"versions": {}}])
+    assert line is not None
+    assert line.startswith("--posthog-install: 1 environment(s) built (2.5 s), 2 reused")
+    assert install_summary([None, {"versions": {}}]) is None
