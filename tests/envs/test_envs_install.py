@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -142,3 +143,22 @@ def test_the_terminal_line_counts_builds_and_reuses() -> None:
     assert line is not None
     assert line.startswith("--posthog-install: 1 environment(s) built (2.5 s), 2 reused")
     assert install_summary([None, {"versions": {}}]) is None
+
+
+@pytest.mark.slow
+def test_installing_the_plugin_beside_an_app_keeps_its_flask_and_sdk(alt_python: str) -> None:
+    """The issue's report: installing the plugin upgraded an app's posthog 6 to 7."""
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    proc = subprocess.run(
+        [uv, "pip", "install", "--dry-run", "--python", alt_python, "-e", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    changes = [line for line in proc.stderr.splitlines() if line.startswith((" + ", " - "))]
+    assert any("pytest-posthog-verify" in line for line in changes), proc.stderr
+    names = {c[3:].split("==")[0].split(" ")[0] for c in changes}
+    touched = names & {"flask", "posthog", "werkzeug"}
+    assert touched == set(), changes
