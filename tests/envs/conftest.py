@@ -11,9 +11,11 @@ failure.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from envs_fixtures import ALT_REQUIREMENTS
+from envs_fixtures import NEWEST_REQUIREMENTS
 from envs_fixtures import OLD_SDK_REQUIREMENTS
 from envs_fixtures import build
 
@@ -34,3 +36,13 @@ def any_python(request: pytest.FixtureRequest) -> str:
     if request.param == "default":
         return sys.executable
     return str(request.getfixturevalue("alt_python"))
+
+
+@pytest.fixture(scope="session")
+def newest_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Python 3.13 with pytest's own Flask and SDK, where a 3.13 is installed
+    (pyenv's own builds first: its shims answer only for the selected version)."""
+    found = sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))
+    if not found:
+        pytest.skip("no Python 3.13 installed (pyenv) to build the app's environment from")
+    return build(tmp_path_factory.mktemp("py313"), NEWEST_REQUIREMENTS, str(found[-1]))

@@ -107,3 +107,10 @@ def test_an_sdk_below_the_range_is_an_error_naming_version_and_range(old_sdk_pyt
     results = {r.check_id: r for r in run_checks(run)}
     assert {r.status for r in results.values()} == {Status.ERROR}
     assert "posthog 5.4.0" in results["boots"].summary
+
+
+@pytest.mark.slow
+def test_the_app_side_runs_on_the_newest_python(newest_python: str) -> None:
+    run = verify_app(REFERENCE, name="reference", options=Options(python=newest_python))
+    assert run.versions["python"].startswith("3.13.")
+    assert {r.status for r in run_checks(run)} == {Status.PASS}
