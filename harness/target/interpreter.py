@@ -54,6 +54,9 @@ APP_SIDE_MODULES = (
 
 
 logger = logging.getLogger(__name__)
+#: Zygotes kept for interpreters other than pytest's (about 40 MB each); the
+#: apps of any further interpreter are spawned.
+MAX_ZYGOTES = 4
 _zygotes: dict[str, Zygote | None] = {}  # None: it could not start, spawn instead
 _zygotes_lock = threading.Lock()
 
@@ -124,7 +127,8 @@ def seam_problem(observed: Observations) -> str | None:
 def zygote_for(python: str) -> Zygote | None:
     """The zygote that forks apps for ``python``: pytest's shared one, or one
     started (once) under that interpreter, importing the app side from
-    :func:`app_side_root`; None (logged once) when it cannot start or died."""
+    :func:`app_side_root`; None (spawn instead) when it cannot start (logged),
+    or when :data:`MAX_ZYGOTES` others are alive."""
     if is_default(python):
         return shared_zygote()
     with _zygotes_lock:
@@ -132,6 +136,8 @@ def zygote_for(python: str) -> Zygote | None:
             zygote = _zygotes[python]
             if zygote is None or zygote.alive:
                 return zygote
+        if sum(1 for z in _zygotes.values() if z is not None and z.alive) >= MAX_ZYGOTES:
+            return None  # 200 requirement sets must not keep 200 zygotes alive: spawn
         try:
             zygote = Zygote(python, pythonpath=str(app_side_root()))
         except (OSError, ZygoteUnavailable) as exc:

@@ -114,3 +114,16 @@ def test_the_app_side_runs_on_the_newest_python(newest_python: str) -> None:
     run = verify_app(REFERENCE, name="reference", options=Options(python=newest_python))
     assert run.versions["python"].startswith("3.13.")
     assert {r.status for r in run_checks(run)} == {Status.PASS}
+
+
+class _Alive:
+    alive = True
+
+
+def test_zygotes_for_other_interpreters_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.target import interpreter
+
+    full = {f"/envs/{n}/bin/python": _Alive() for n in range(interpreter.MAX_ZYGOTES)}
+    monkeypatch.setattr(interpreter, "_zygotes", full)
+    assert interpreter.zygote_for("/envs/another/bin/python") is None  # spawned instead
+    assert interpreter.zygote_for("/envs/0/bin/python") is full["/envs/0/bin/python"]
