@@ -78,7 +78,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="posthog_server",
         type=settings_mod.parse_server,
         metavar="NAME",
-        help="the WSGI server the app runs under: werkzeug (default) or gunicorn.",
+        help="the WSGI server the app runs under: werkzeug (default), gunicorn, or auto "
+        "(as the app's Procfile, start script, Dockerfile or gunicorn.conf.py says).",
     )
     group.addoption(
         "--posthog-timeout",
@@ -137,6 +138,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="the same app before the integration: a failure it shares is the environment's.",
     )
+    group.addoption(
+        "--posthog-python",
+        dest="posthog_python",
+        type=settings_mod.parse_python,
+        metavar="PATH",
+        help="the app's interpreter: its process tree runs under it and its site-packages. "
+        "Default: the manifest's python, else pytest's.",
+    )
+    group.addoption(
+        "--posthog-install",
+        action="store_const",
+        const=True,
+        dest="posthog_install",
+        help="install each distinct requirements set of the apps once, in a cached "
+        "environment (uv, else pip), and run each app in its own.",
+    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
     parser.addini("posthog_report", "path of the JSON report")
     parser.addini("posthog_report_md", "path of the Markdown summary")
@@ -149,6 +166,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("posthog_mock_limit", "bytes the mock keeps per app")
     parser.addini("posthog_env_file", "dotenv file of settings every app gets")
     parser.addini("posthog_setup_timeout", "deadline in seconds for each set-up command")
+    parser.addini("posthog_python", "the app's interpreter")
+    parser.addini("posthog_install", "true: an environment per requirements set")
 
 
 def _workers(config: pytest.Config) -> int:
@@ -186,6 +205,8 @@ def pytest_configure(config: pytest.Config) -> None:
         app_env=_env_file(settings.env_file.value),
         setup_timeout_s=settings.setup_timeout.value,
         baseline=config.getoption("posthog_baseline"),
+        python=settings.python.value,
+        install=settings.install.value,
     )
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     base = Path(config.invocation_params.dir)
@@ -258,6 +279,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     from harness.session import shown_path
 
     apps = settings.apps.value
+    python = settings.python.value or "pytest's own"
     base = Path(config.invocation_params.dir)
     shown = ", ".join(shown_path(a, base) for a in apps[:3]) + (
         f" (+{len(apps) - 3} more)" if len(apps) > 3 else ""
@@ -266,6 +288,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"posthog-verify {__version__}: {len(apps)} app(s): {shown} (from {settings.apps.source})",
         f"posthog-verify: server {settings.server.value} (from {settings.server.source}), "
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
+        f"posthog-verify: python {python} (from {settings.python.source}), "
+        f"install {settings.install.value} (from {settings.install.source})",
     ]
     if settings.env_file.value is not None:
         env_file = shown_path(settings.env_file.value, base)
@@ -313,6 +337,11 @@ def pytest_terminal_summary(terminalreporter: t.Any, config: pytest.Config) -> N
     terminalreporter.write_sep("=", "posthog-verify")
     for line in summary_lines(apps, width=terminalreporter._tw.fullwidth):
         terminalreporter.write_line(line)
+    from harness.envs import install_summary
+
+    installs = install_summary(app.facts.get("environment") for app in apps)
+    if installs is not None:
+        terminalreporter.write_line(installs)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -210,6 +210,8 @@ class ClientConstruction:
     phase: str
     step: int | None
     location: SourceLocation | None = None
+    #: The process that built it (a preloaded gunicorn app: the arbiter).
+    pid: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +272,8 @@ class EnqueuedMessage:
     distinct_id: str
     step: int | None
     properties: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: The process that enqueued it (a gunicorn worker's pid).
+    pid: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -459,3 +463,5 @@ class Run:
     connections: tuple[ConnectionAttempt, ...] = ()
     setup: tuple[SetupCommand, ...] = ()
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: How the app was served and what that was read from (``--posthog-server auto``).
+    serving: str = ""

@@ -36,6 +36,10 @@ from harness.target.instrument import MOCK_URL_ENV
 from harness.target.instrument import FileSink
 from harness.target.instrument import Instrumentation
 from harness.target.instrument import PosthogVerifyProbeError
+from harness.target.runtime import missing_sdk_module
+from harness.target.runtime import package_versions
+from harness.target.runtime import runtime_record
+from harness.target.runtime import unsupported
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,11 +93,16 @@ def _missing_dependency(exc: BaseException) -> str | None:
 
 
 def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        too_old = missing_sdk_module(exc.name, package_versions())
+        if too_old is not None:
+            return BootFailed(phase, False, too_old, traceback.format_exc())
     missing = _missing_dependency(exc)
     if missing is not None:
         cause = (
-            f"the app imports {missing!r}, which is not installed where pytest runs: "
-            "install the app's requirements (pip install -r requirements.txt) first"
+            f"the app imports {missing!r}, which is not installed in the app's interpreter "
+            f"({sys.executable}): install the app's requirements there "
+            "(pip install -r requirements.txt), or pass --posthog-install"
         )
         return BootFailed(phase, False, cause, traceback.format_exc())
     settings = missing_settings(exc, os.environ)
@@ -262,10 +271,13 @@ def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> N
 
 
 def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -> int:
-    """Serve with gunicorn: one ``gthread`` worker, the app loaded in the worker
-    (not preloaded), so the process that runs the app is the one whose
-    interpreter exits cleanly on SIGTERM (arbiter -> worker SIGTERM -> worker
-    ``sys.exit(0)``) and runs the app's atexit handlers. Never returns: the
+    """Serve with gunicorn: by default one ``gthread`` worker, the app loaded in
+    the worker (not preloaded), so the process that runs the app is the one
+    whose interpreter exits cleanly on SIGTERM (arbiter -> worker SIGTERM ->
+    worker ``sys.exit(0)``) and runs the app's atexit handlers. ``--workers``,
+    ``--worker-class``, ``--threads`` and ``--preload`` serve it as its
+    repository says (:mod:`harness.target.production`); preloaded, the app is
+    built in the arbiter and its workers are forks of it. Never returns: the
     arbiter exits with its own status (3 when the worker failed to boot)."""
     from gunicorn.app.base import BaseApplication
 
@@ -282,9 +294,10 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
 
     options = {
         "bind": f"{args.host}:0",
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": 4,
+        "workers": args.workers,
+        "worker_class": args.worker_class,
+        "threads": args.threads,
+        "preload_app": args.preload,
         "control_socket_disable": True,
         "post_worker_init": post_worker_init,
         "loglevel": "warning",
@@ -319,6 +332,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server", choices=("werkzeug", "gunicorn"), default="werkzeug")
     parser.add_argument("--probe-token", default="", help="tags the probe route's exception")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn only")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn only")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn only")
+    parser.add_argument("--preload", action="store_true", help="gunicorn only")
     return parser.parse_args(argv)
 
 
@@ -328,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     sink = FileSink(args.log)
     # Registered before anything of the app's: atexit is LIFO, so this runs last.
     atexit.register(sink.write, {"type": "exit"})
+    runtime = runtime_record()
+    sink.write(runtime)  # first: the parent reads the seam's version from it
+    problem = unsupported(runtime["versions"], args.server)
+    if problem is not None:
+        sink.write({"type": "boot_failure", "phase": "boot", "app_raised": False, "cause": problem})
+        return BOOT_FAILURE_EXIT
     instrumentation = Instrumentation(Path.cwd(), sink, mock_url=os.environ.get(MOCK_URL_ENV))
     instrumentation.install()
     _install_signals(_stop_during_boot)

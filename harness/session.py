@@ -23,6 +23,7 @@ from pathlib import Path
 
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
+from harness.envs import environment_of
 from harness.redact import Redactor
 from harness.report import AppReport
 from harness.report.facts import run_facts
@@ -179,6 +180,10 @@ class VerifySession:
             run = verify_app(entry.path, name=entry.name, options=self.options)
             results = {r.check_id: r for r in run_checks(run)}
             facts = run_facts(run, versions=runtime_versions())
+            environment = environment_of(run)  # what the app ran with, when known
+            if environment is not None:
+                facts["environment"] = environment
+            facts = redactor.value(facts)
             return AppOutcome(entry, results, run.duration_s, facts)
         except Exception as exc:  # a harness fault: every check is error, none is a verdict
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"

@@ -22,7 +22,7 @@ import pytest
 from harness.capture.store import DEFAULT_BUDGET_BYTES
 from harness.target.workspace import DEFAULT_LIMIT_BYTES
 
-SERVERS = ("werkzeug", "gunicorn")
+SERVERS = ("werkzeug", "gunicorn", "auto")
 
 T = t.TypeVar("T")
 
@@ -60,6 +60,10 @@ class Settings:
     mock_limit: Setting[int] = Setting(DEFAULT_BUDGET_BYTES, "default")
     env_file: Setting[Path | None] = Setting(None, "default")
     setup_timeout: Setting[float] = Setting(120.0, "default")
+    #: The app's interpreter (``--posthog-python``), absolute; None: pytest's.
+    python: Setting[str | None] = Setting(None, "default")
+    #: ``--posthog-install``: an environment per requirements set (:mod:`harness.envs`).
+    install: Setting[bool] = Setting(False, "default")
 
 
 def parse_baseline(text: str) -> Path:
@@ -164,6 +168,24 @@ def _setup_timeout(text: str) -> float:
 parse_size = _as_option("--posthog-workspace-limit", _size)
 parse_mock_limit = _as_option("--posthog-mock-limit", _size)
 parse_setup_timeout = _as_option("--posthog-setup-timeout", _setup_timeout)
+
+
+def parse_python(text: str) -> str:
+    """``--posthog-python`` type: an existing executable, made absolute."""
+    from harness.target.interpreter import InterpreterError
+    from harness.target.interpreter import resolve_python
+
+    try:
+        return resolve_python(text, Path.cwd())
+    except InterpreterError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise pytest.UsageError(f"expected true or false, got {text!r}")
+    return lowered in ("1", "true", "yes", "on")
 
 
 def _pick(
@@ -303,6 +325,17 @@ def resolve(config: pytest.Config) -> Settings:
             "POSTHOG_VERIFY_SETUP_TIMEOUT",
             _setup_timeout,
             120.0,
+        ),
+        python=_pick(
+            config, "posthog_python", "posthog_python", "POSTHOG_VERIFY_PYTHON", parse_python, None
+        ),
+        install=_pick(
+            config,
+            "posthog_install",
+            "posthog_install",
+            "POSTHOG_VERIFY_INSTALL",
+            parse_bool,
+            False,
         ),
     )
 

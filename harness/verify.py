@@ -28,6 +28,9 @@ from harness.capture import CaptureStore
 from harness.capture import RequestKind
 from harness.capture.store import DEFAULT_BUDGET_BYTES
 from harness.environ import snapshot
+from harness.envs import Choice
+from harness.envs import InstallError
+from harness.envs import choose
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import NoEnvBoot
@@ -48,12 +51,17 @@ from harness.static import analyze
 from harness.target import setup
 from harness.target.discovery import DiscoveryError
 from harness.target.discovery import discover
+from harness.target.interpreter import InterpreterError
+from harness.target.interpreter import resolve_python
+from harness.target.interpreter import seam_problem
 from harness.target.manifest import ManifestError
 from harness.target.manifest import load_manifest
 from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
+from harness.target.production import read_serving
+from harness.target.production import server_args
 from harness.target.setup import DEFAULT_TIMEOUT_S
 from harness.target.workspace import DEFAULT_LIMIT_BYTES
 from harness.target.workspace import WorkspaceTooLarge
@@ -103,6 +111,12 @@ class Options:
     #: the deadline of each set-up command (``--posthog-setup-timeout``).
     setup_timeout_s: float = DEFAULT_TIMEOUT_S
     baseline: Path | None = None  # the same app before the integration (--posthog-baseline)
+    #: The app's interpreter (``--posthog-python``); None: the manifest's, else pytest's.
+    python: str | None = None
+    #: ``--posthog-install``: run each app in the environment of its requirements.
+    install: bool = False
+    #: ``harness.serve`` arguments of the server (``--posthog-server auto``).
+    server_args: tuple[str, ...] = ()
 
 
 def injected_env(
@@ -218,12 +232,53 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
     if isinstance(subject, BootFailure):
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, boot_failure=subject, duration_s=time.monotonic() - started)
+    options, serving = _serving(subject, options)
+    try:
+        choice = app_python(subject, options)
+    except (InterpreterError, InstallError) as exc:
+        detail = exc.output if isinstance(exc, InstallError) else ""
+        failure = BootFailure(Phase.BOOT, str(exc), detail=detail)
+        return Run(app=subject.app, boot_failure=failure, duration_s=time.monotonic() - started)
+    options = dataclasses.replace(options, python=choice.python)
     with tempfile.TemporaryDirectory(prefix="posthog-verify-", dir=options.workdir) as tmp:
         try:
             run = _boot_and_drive(subject, options, Path(tmp))
         except WorkspaceTooLarge as exc:  # the environment's to fix: error, not the app's fail
             run = Run(app=subject.app, boot_failure=BootFailure(Phase.DISCOVER, str(exc)))
-    return dataclasses.replace(run, duration_s=time.monotonic() - started)
+    setup = choice.setup + run.setup
+    return dataclasses.replace(
+        run, setup=setup, serving=serving, duration_s=time.monotonic() - started
+    )
+
+
+def _serving(subject: Subject, options: Options) -> tuple[Options, str]:
+    """``--posthog-server auto``: the server the repository names, and what
+    was read from where; any other server as given."""
+    if options.server != "auto":
+        return options, ""
+    plan = read_serving(Path(subject.app.root))
+    said = "; ".join((plan.describe(), *plan.notes))
+    return dataclasses.replace(options, server=plan.server, server_args=server_args(plan)), said
+
+
+def app_python(subject: Subject, options: Options) -> Choice:
+    """The interpreter the app runs under (:func:`harness.envs.choose`); the
+    manifest's ``python`` is relative to the app.
+
+    :raises InterpreterError: the one named cannot run.
+    :raises InstallError: ``--posthog-install`` could not install the app's requirements.
+    """
+    manifest, named = subject.manifest, None
+    if options.python is None and manifest is not None and manifest.python is not None:
+        source = f"{manifest.label} python"
+        named = resolve_python(manifest.python, Path(subject.app.root), source)
+    return choose(
+        Path(subject.app.root),
+        option_python=options.python,
+        manifest_python=named,
+        install=options.install,
+        server=options.server,
+    )
 
 
 def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
@@ -248,6 +303,8 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             server=options.server,
             probe_token=probe,
             timeouts=options.timeouts,
+            python=options.python,
+            server_args=options.server_args,
         )
         with process:
             run = _drive_and_stop(run, process, mock, subject.manifest, options, identity)
@@ -321,7 +378,15 @@ def _drive_and_stop(
     try:
         base_url = process.start()
     except BootError as exc:
-        return dataclasses.replace(run, boot_failure=exc.failure, process=exc.outcome)
+        versions = process.records().versions
+        return dataclasses.replace(
+            run, boot_failure=exc.failure, process=exc.outcome, versions=versions
+        )
+    seam = seam_problem(process.records())
+    if seam is not None:
+        return dataclasses.replace(
+            run, boot_failure=BootFailure(Phase.BOOT, seam), process=process.stop()
+        )
     steps = _plan(base_url, process, manifest, options)
     assert run.canaries is not None
 
@@ -359,6 +424,7 @@ def _drive_and_stop(
         process=outcome,
         boot_failure=_failure_after_boot(result.error, outcome, crashed),
         stop_fault_armed=True,
+        versions=observed.versions,
         steps_skipped=dict(steps.skipped) | dict(result.skipped),
         steps_incomplete=dict(result.incomplete),
         harness_errors=run.harness_errors + _unreachable(result.exchanges, observed),
@@ -441,6 +507,8 @@ def _boot_without_env(
         server=options.server,
         probe_token="noenv",
         timeouts=options.timeouts,
+        python=options.python,
+        server_args=options.server_args,
     )
     with process:
         try:

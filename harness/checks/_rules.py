@@ -22,6 +22,7 @@ from harness.checks._blame import blame_verdicts
 from harness.checks._events import evidence
 from harness.checks._events import result
 from harness.checks.boot import traceback_tail
+from harness.checks.forks import forked_losses
 from harness.run import BootFailure
 from harness.run import Phase
 from harness.verdict import Result
@@ -50,6 +51,8 @@ def boot_failure_verdicts(
     ids = tuple(ids)
     cause = f"{failure.phase.value}: {failure.cause}"
     if failure.phase is Phase.STOP:
+        if forked_losses(run):  # the hang is the defect itself: flush_on_shutdown says so
+            return {}
         return _errors(["flush_on_shutdown"], f"not judged: the stop failed ({cause})", failure)
     if failure.phase is Phase.REQUEST:
         needed = [i for i in ids if i not in _JUDGED_AFTER_PARTIAL_DRIVE]

@@ -22,6 +22,8 @@ from harness.checks._events import plural
 from harness.checks._events import result
 from harness.checks._events import steps_by_uuid
 from harness.checks._events import unique_events
+from harness.checks.forks import forked_losses
+from harness.target.runtime import sdk_exit_flush
 from harness.verdict import Result
 from harness.verdict import Status
 
@@ -52,6 +54,12 @@ def flush_on_shutdown(run: Run) -> Result:
     process = run.process
     if process is None:
         return result(check, Status.ERROR, "not judged: the app's process outcome is missing")
+    # Before the kill: a worker flushing a forked client waits forever, so the
+    # stop hangs for the very reason the events are lost.
+    losses = forked_losses(run)
+    if losses:
+        summary = "; ".join(loss.summary() for loss in losses)
+        return result(check, Status.FAIL, summary, [loss.evidence() for loss in losses])
     if _killed(run):
         return result(
             check,
@@ -70,8 +78,9 @@ def flush_on_shutdown(run: Run) -> Result:
     stopped = f"exit code {process.exit_code}, stopped by {process.stop_signal} in {took} s"
     if not missing:
         if not _exit_delivery_registered(run):
+            sdk = sdk_exit_flush(run.versions.get("posthog"))
             how = (
-                "they arrived within the SDK's own 1 s exit budget this time"
+                f"they arrived within {sdk} this time"
                 if _exit_exercised(run)
                 else "nothing was still queued when the app stopped"
             )
@@ -80,7 +89,7 @@ def flush_on_shutdown(run: Run) -> Result:
                 Status.WARN,
                 f"all {plural(len(queued), 'queued event')} were delivered, but no "
                 f"client.shutdown()/flush() is registered with atexit ({how}): events "
-                "queued at a real shutdown get only the SDK's own 1 s exit budget",
+                f"queued at a real shutdown get only {sdk}",
                 [{"note": stopped}],
             )
         return result(

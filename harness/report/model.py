@@ -36,6 +36,7 @@ FACT_KEYS = (
     "connections_left_out",
     "versions",
     "versions_source",
+    "environment",
 )
 
 

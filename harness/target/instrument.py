@@ -201,7 +201,8 @@ class Instrumentation:
         self.sink.write({"type": kind, **fields})
 
     def _context(self) -> dict[str, t.Any]:
-        return {"phase": self.phase, "step": self.step, "location": self._locator.locate()}
+        context = {"phase": self.phase, "step": self.step, "location": self._locator.locate()}
+        return context | {"pid": os.getpid()}  # gunicorn workers are forks of one app
 
     def wrap_wsgi(self, wsgi_app: WSGIApp) -> WSGIApp:
         """Middleware: the first request switches the phase to ``request``; the
@@ -437,6 +438,7 @@ class Instrumentation:
                     distinct_id=jsonable(msg.get("distinct_id")),
                     step=instr.step,
                     properties=jsonable(msg.get("properties") or {}),
+                    pid=os.getpid(),
                 )
             return result
 

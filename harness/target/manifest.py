@@ -38,7 +38,18 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STEP_KINDS = ("browse", "api", "other")
 EXPECTS = ("2xx", "3xx", "4xx", "5xx", "any")
 
-_TOP_KEYS = ("app", "signup", "login", "logout", "steps", "errors", "skip", "env", "setup")
+_TOP_KEYS = (
+    "app",
+    "signup",
+    "login",
+    "logout",
+    "steps",
+    "errors",
+    "skip",
+    "env",
+    "setup",
+    "python",
+)
 _FORM_KEYS = ("path", "method", "fields", "json")
 _STEP_KEYS = ("name", "method", "path", "fields", "json", "headers", "kind", "expect")
 _DEFAULT_METHOD = {"signup": "POST", "login": "POST", "logout": "GET"}
@@ -148,6 +159,9 @@ class Manifest:
     #: ``[setup] commands``: argv lists to run before the boot; None when the
     #: table is absent (zero-config detection applies), ``()`` to run nothing.
     setup: tuple[tuple[str, ...], ...] | None = None
+    #: ``python = ".venv/bin/python"``: the app's interpreter, relative to the
+    #: app's folder (:mod:`harness.target.interpreter`).
+    python: str | None = None
 
     @property
     def label(self) -> str:
@@ -250,7 +264,15 @@ class _Validator:
             env_host=self.env_names(data.get("env", {}), "host"),
             env=self.env_values(data.get("env", {})),
             setup=self.setup(data.get("setup")),
+            python=self.python(data.get("python")),
         )
+
+    def python(self, value: t.Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail("", "python", "must be the path of the app's Python, e.g. .venv/bin/python")
+        return value
 
     def check_keys(self, section: str, table: dict[str, t.Any], allowed: tuple[str, ...]) -> None:
         for key in table:

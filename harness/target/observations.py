@@ -68,6 +68,11 @@ class Observations:
     exited: bool = False
     request_errors: dict[int, StepFailure] = dataclasses.field(default_factory=dict)
     unfinished: tuple[int, ...] = ()
+    #: The ``runtime`` record (:mod:`harness.target.runtime`): the log's schema
+    #: version (None: no such record), the interpreter and package versions.
+    schema: int | None = None
+    executable: str = ""
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _location(raw: dict[str, t.Any] | None) -> SourceLocation | None:
@@ -140,6 +145,10 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
             scalars.setdefault("stop_signal", record.get("signal"))
         elif kind == "exit":
             scalars["exited"] = True
+        elif kind == "runtime":
+            scalars["schema"] = record.get("schema")
+            scalars["executable"] = str(record.get("executable", ""))
+            scalars["versions"] = {str(k): str(v) for k, v in record.get("versions", {}).items()}
     return Observations(
         clients=tuple(lists["client"]),
         atexit=tuple(lists["atexit"]),

@@ -30,11 +30,13 @@ import time
 import typing as t
 from pathlib import Path
 
-import harness
 from harness.run import BootFailure
 from harness.run import Phase
 from harness.run import ProcessOutcome
 from harness.serve import READY_PREFIX
+from harness.target.interpreter import app_side_root
+from harness.target.interpreter import is_default
+from harness.target.interpreter import zygote_for
 from harness.target.observations import Observations
 from harness.target.observations import read_log
 from harness.target.zygote import ForkedChild
@@ -104,9 +106,13 @@ class AppProcess:
         the child's working directory. Its stdout and stderr go to files next to it.
     :param target: ``module:attr`` of the Flask app or factory.
     :param env: the child's whole environment (PostHog variables and
-        ``POSTHOG_VERIFY_MOCK_URL`` included); ``PYTHONPATH`` gains the
-        harness's folder so ``harness`` imports without being installed.
+        ``POSTHOG_VERIFY_MOCK_URL`` included); ``PYTHONPATH`` gains a folder
+        holding only ``harness`` (:func:`~harness.target.interpreter.app_side_root`)
+        so it imports without being installed, and nothing else of pytest's.
     :param log_path: the JSON-lines observation log the child appends to.
+    :param python: the app's interpreter (``--posthog-python``); None is
+        pytest's own. Each interpreter has its own zygote
+        (:func:`~harness.target.interpreter.zygote_for`).
     """
 
     def __init__(
@@ -119,7 +125,11 @@ class AppProcess:
         server: str = "werkzeug",
         probe_token: str = "",
         timeouts: Timeouts = Timeouts(),  # frozen: sharing the default is safe
+        python: str | None = None,
+        server_args: tuple[str, ...] = (),
     ) -> None:
+        self.python = python or sys.executable
+        self.server_args = server_args  # --workers N ... (harness.target.production)
         self.workdir = Path(workdir)
         self.target = target
         self.env = dict(env)
@@ -144,14 +154,15 @@ class AppProcess:
 
     def command(self) -> list[str]:
         return [
-            *(sys.executable, "-m", "harness.serve"),
+            *(self.python, "-m", "harness.serve"),
             *("--target", self.target, "--log", str(self.log_path)),
             *("--server", self.server, "--probe-token", self.probe_token),
+            *self.server_args,
         ]
 
     def _child_env(self) -> dict[str, str]:
         env = dict(self.env)
-        root = str(Path(harness.__file__).resolve().parent.parent)
+        root = str(app_side_root())
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         return env
 
@@ -174,7 +185,7 @@ class AppProcess:
 
     def _fork(self) -> ForkedChild | None:
         """Fork the child from the zygote; None (logged) when it is unavailable."""
-        zygote = shared_zygote()
+        zygote = shared_zygote() if is_default(self.python) else zygote_for(self.python)
         if zygote is None:
             return None
         argv = self.command()[3:]

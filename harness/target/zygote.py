@@ -292,13 +292,16 @@ class ForkedChild:
 class Zygote:
     """The harness's end of one zygote process; thread-safe."""
 
-    def __init__(self) -> None:
-        root = str(Path(__file__).resolve().parents[2])
+    def __init__(self, python: str | None = None, pythonpath: str | None = None) -> None:
+        """:param python: the interpreter it runs under (pytest's by default).
+        :param pythonpath: the folder ``harness`` imports from there (by default
+        the one holding this package)."""
+        root = pythonpath or str(Path(__file__).resolve().parents[2])
         env = snapshot()  # started from a worker thread: never walk os.environ
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.target.zygote"],
+            [python or sys.executable, "-m", "harness.target.zygote"],
             cwd=root,
             env=env,
             stdin=subprocess.PIPE,

@@ -37,7 +37,7 @@ def test_help_documents_the_group(pytester: pytest.Pytester) -> None:
         ),
         pytest.param(
             ["--posthog-server", "uwsgi"],
-            "*--posthog-server: expected one of werkzeug, gunicorn, got 'uwsgi'*",
+            "*--posthog-server: expected one of werkzeug, gunicorn, auto, got 'uwsgi'*",
             id="server",
         ),
         pytest.param(

@@ -125,7 +125,7 @@ def test_check_ids_cover_the_catalogue() -> None:
         pytest.param(
             'ap = "x:y"\n',
             "posthog-verify.toml: key 'ap' is not allowed; allowed: app, signup, login, logout, "
-            "steps, errors, skip, env, setup. Did you mean 'app'?",
+            "steps, errors, skip, env, setup, python. Did you mean 'app'?",
             id="unknown-top-level-key",
         ),
         pytest.param(

@@ -1,0 +1,158 @@
+"""What the app's interpreter runs with, and whether the harness supports it.
+
+App side: this module runs inside the app's own interpreter (possibly not the
+one pytest runs in, see ``--posthog-python``), so it imports the standard
+library only. The child reports its runtime as the first record of its
+observation log, and refuses to judge an app whose SDK or Flask lies outside
+the ranges below, because the checks rest on SDK facts verified only there
+(``tests/envs``)::
+
+    record = runtime_record()          # {"type": "runtime", "schema": 1, ...}
+    problem = unsupported(record["versions"], server="werkzeug")
+    if problem:
+        ...                            # a boot_failure the parent reports as error
+
+Why these ranges (read from the SDK's wheels and changelog):
+
+- posthog 6.0 is the first release whose top-level API has what PostHog's
+  Flask guidance names: ``new_context``/``identify_context``/``tag`` (in
+  ``posthog.contexts``; 5.x had them in ``posthog.scopes`` with other
+  semantics), keyword ``capture(event, distinct_id=...)`` and no
+  ``identify()``. ``enable_exception_autocapture`` exists since 3.x.
+  ``posthog.integrations.flask`` exists from 7.66.0 on: an app importing it
+  needs that SDK, and an older one fails its own import (``boots``).
+- Flask and werkzeug 2.2 to 3.x: the routing, error-handler and WSGI APIs the
+  server entry uses are the same across them.
+- Python 3.11 and later: the app side uses nothing newer; older interpreters
+  are untested.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import sys
+import typing as t
+
+#: Version of the observation log's records; the parent refuses another one.
+SCHEMA_VERSION = 1
+
+#: package -> (lowest supported, first unsupported); None is open-ended.
+SUPPORTED: dict[str, tuple[tuple[int, ...], tuple[int, ...] | None]] = {
+    "python": ((3, 11), None),
+    "flask": ((2, 2), (4,)),
+    "werkzeug": ((2, 2), (4,)),
+    "posthog": ((6, 0), (8,)),
+}
+PACKAGES = ("flask", "werkzeug", "posthog", "gunicorn")
+#: The first posthog release shipping ``posthog.integrations.flask``.
+FLASK_INTEGRATION_SINCE = (7, 66, 0)
+#: From posthog 7.39.0 the SDK's own atexit handler flushes within a 1 s
+#: budget (``_ATEXIT_FLUSH_TIMEOUT_SECONDS``); before, it joins the consumer,
+#: which finishes the batch in flight with its full retry backoff and drops
+#: whatever is still queued behind it.
+EXIT_BUDGET_SINCE = (7, 39, 0)
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """The leading numeric release of a version string: ``"7.66.0rc1"`` -> (7, 66, 0)."""
+    parts: list[int] = []
+    for piece in text.split("."):
+        digits = ""
+        for char in piece:
+            if not char.isdigit():
+                break
+            digits += char
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) < len(piece):
+            break
+    return tuple(parts)
+
+
+def describe_range(name: str) -> str:
+    low, high = SUPPORTED[name]
+    text = ">=" + ".".join(map(str, low))
+    return text + (", <" + ".".join(map(str, high)) if high else "")
+
+
+def package_versions() -> dict[str, str]:
+    """Python and the app's packages as this interpreter resolves them."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def runtime_record() -> dict[str, t.Any]:
+    """The first record of the log: the seam's version and what runs the app."""
+    return {
+        "type": "runtime",
+        "schema": SCHEMA_VERSION,
+        "executable": sys.executable,
+        "versions": package_versions(),
+    }
+
+
+def _outside(name: str, found: str) -> bool:
+    low, high = SUPPORTED[name]
+    version = parse_version(found)
+    return version < low or (high is not None and version >= high)
+
+
+def unsupported(versions: dict[str, str], server: str = "werkzeug") -> str | None:
+    """Why this runtime cannot be judged, naming the version found and the
+    range; None when it can. A missing posthog is no reason: an app without
+    PostHog is judged (and fails every PostHog rule)."""
+    where = sys.executable
+    for name in ("python", "flask", "werkzeug", "posthog"):
+        found = versions.get(name)
+        if found is None:
+            if name in ("flask", "werkzeug"):
+                return (
+                    f"{name} is not installed in the app's interpreter ({where}): "
+                    "install the app's requirements there, or pass --posthog-install"
+                )
+            continue
+        if _outside(name, found):
+            return (
+                f"{name} {found} is outside the range posthog-verify supports "
+                f"({name}{describe_range(name)}) in the app's interpreter ({where}): "
+                f"install a supported {name} there"
+            )
+    if server == "gunicorn" and "gunicorn" not in versions:
+        return (
+            f"--posthog-server gunicorn, but gunicorn is not installed in the app's "
+            f"interpreter ({where}): install it there"
+        )
+    return None
+
+
+def sdk_exit_flush(posthog_version: str | None) -> str:
+    """What the SDK itself does with queued events at interpreter exit, for
+    messages; the newest behaviour when the version is unknown."""
+    if posthog_version is None or parse_version(posthog_version) >= EXIT_BUDGET_SINCE:
+        return "the SDK's own 1 s exit budget"
+    return (
+        f"the SDK's own exit join (posthog {posthog_version} < 7.39 finishes the batch in "
+        "flight and drops what is queued behind it)"
+    )
+
+
+def missing_sdk_module(name: str, versions: dict[str, str]) -> str | None:
+    """Why importing ``name`` failed when the installed SDK predates it: the
+    environment's fault (the app needs a newer posthog), not the app's."""
+    found = versions.get("posthog")
+    if not name.startswith("posthog.integrations.flask") or found is None:
+        return None
+    if parse_version(found) >= FLASK_INTEGRATION_SINCE:
+        return None
+    return (
+        f"the app imports {name}, which posthog {found} does not have (it ships from "
+        f"posthog 7.66.0 on, in the app's interpreter {sys.executable}): install the "
+        "app's requirements there, or pass --posthog-install"
+    )

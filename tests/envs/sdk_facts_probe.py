@@ -1,0 +1,97 @@
+"""Run in an app's interpreter: exercise one SDK fact against the mock at argv[2].
+
+The facts the checks rest on (docs/checks.md), measured per SDK version by
+``test_envs_sdk_facts.py``: ``context``, ``sync``, ``retry``, ``exit`` (a
+normal interpreter exit without ``shutdown()``), ``flask`` (the Flask
+integration's properties). Prints one JSON line of what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import typing as t
+
+import posthog
+from posthog import Posthog
+
+KEY = "phc_posthogverify_test_sdkfacts"
+FACT, HOST = sys.argv[1], sys.argv[2]
+
+
+def client(**kwargs: t.Any) -> Posthog:
+    return Posthog(KEY, host=HOST, enable_exception_autocapture=False, **kwargs)
+
+
+def context() -> dict[str, t.Any]:
+    names = ("new_context", "identify_context", "tag", "set_context_session")
+    out: dict[str, t.Any] = {"api": [n for n in names if hasattr(posthog, n)]}
+    c = client()
+    with posthog.new_context():
+        posthog.identify_context("ctx-user")
+        posthog.tag("plan", "pro")
+        posthog.set_context_session("ctx-session")
+        c.capture("in_context")
+    c.shutdown()
+    return out
+
+
+def sync() -> dict[str, t.Any]:
+    c = client(sync_mode=True)
+    started = time.monotonic()
+    c.capture("sync_event", distinct_id="u1")
+    out: dict[str, t.Any] = {"returned_after_s": time.monotonic() - started}
+    try:
+        c.shutdown()
+    except Exception as exc:  # posthog 6.0.0: a sync client has no consumers to join
+        out["shutdown_error"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def retry() -> dict[str, t.Any]:
+    c = client()
+    c.capture("retried", distinct_id="u1")
+    c.flush()
+    c.shutdown()
+    return {}
+
+
+def exit_without_shutdown() -> dict[str, t.Any]:
+    c = client()
+    c.capture("at_exit", distinct_id="u1")
+    return {}  # the interpreter exits normally; only the SDK's own atexit runs
+
+
+def flask() -> dict[str, t.Any]:
+    try:
+        from posthog.integrations.flask import PosthogFlaskIntegration
+    except ImportError:
+        return {"integration": False}
+    from flask import Flask
+
+    c = client()
+    app = Flask("facts")
+    PosthogFlaskIntegration(app, client=c)
+
+    @app.get("/hello")
+    def hello() -> str:
+        c.capture("in_view")
+        return "ok"
+
+    app.test_client().get(
+        "/hello",
+        headers={
+            "X-POSTHOG-DISTINCT-ID": "header-user",
+            "X-POSTHOG-SESSION-ID": "header-session",
+            "User-Agent": "facts-agent/1",
+        },
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    c.shutdown()
+    return {"integration": True}
+
+
+FACTS = {"context": context, "sync": sync, "retry": retry, "exit": exit_without_shutdown}
+FACTS["flask"] = flask
+print(json.dumps({"posthog": posthog.VERSION, **FACTS[FACT]()}), flush=True)

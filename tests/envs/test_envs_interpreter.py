@@ -1,0 +1,129 @@
+"""--posthog-python and the manifest's python: the app's tree runs under that interpreter."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.checks import run_checks
+from harness.target.interpreter import InterpreterError
+from harness.target.interpreter import is_default
+from harness.target.interpreter import resolve_python
+from harness.target.interpreter import seam_problem
+from harness.target.observations import parse_records
+from harness.verdict import Status
+from harness.verify import Options
+from harness.verify import verify_app
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "target_apps" / "reference"
+
+
+def test_resolve_python_is_relative_to_the_app_and_keeps_symlinks(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    link = tmp_path / "bin" / "python"
+    link.symlink_to(sys.executable)
+    assert resolve_python("bin/python", tmp_path) == str(link)  # not the link's target
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("missing", "is not a file", id="missing"),
+        pytest.param("plain", "is not executable: chmod +x it", id="not-executable"),
+    ],
+)
+def test_resolve_python_says_what_is_wrong(tmp_path: Path, name: str, expected: str) -> None:
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(InterpreterError) as info:
+        resolve_python(name, tmp_path, "posthog-verify.toml python")
+    assert str(info.value).startswith("posthog-verify.toml python: ")
+    assert expected in str(info.value)
+
+
+def test_is_default() -> None:
+    assert is_default(None)
+    assert is_default(sys.executable)
+    assert not is_default("/usr/bin/false")
+
+
+def test_the_seam_refuses_another_schema() -> None:
+    other = parse_records([{"type": "runtime", "schema": 2, "executable": "/x/python"}])
+    problem = seam_problem(other)
+    assert problem is not None
+    assert "observation schema 2, this harness reads 1 (/x/python)" in problem
+    same = parse_records([{"type": "runtime", "schema": 1, "versions": {"posthog": "7.0.0"}}])
+    assert seam_problem(same) is None
+    assert same.versions == {"posthog": "7.0.0"}
+
+
+@pytest.mark.slow
+def test_the_app_runs_with_the_interpreters_own_packages(alt_python: str) -> None:
+    run = verify_app(REFERENCE, name="reference", options=Options(python=alt_python))
+    assert run.boot_failure is None, run.boot_failure
+    assert run.versions["flask"] == "2.3.3"
+    assert run.versions["posthog"] == "6.0.0"
+    # pytest's side kept its own: the app did not see them.
+    from importlib.metadata import version
+
+    assert version("posthog") != "6.0.0"
+
+
+@pytest.mark.slow
+def test_the_manifests_python_is_used_relative_to_the_app(alt_python: str, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(REFERENCE, app)
+    (app / ".venv").symlink_to(Path(alt_python).parents[1], target_is_directory=True)
+    (app / "posthog-verify.toml").write_text('python = ".venv/bin/python"\n')
+    run = verify_app(app, name="app", options=Options())
+    assert run.boot_failure is None, run.boot_failure
+    assert run.versions["posthog"] == "6.0.0"
+
+
+def test_a_missing_manifest_python_is_an_error_naming_the_fix(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(REFERENCE, app)
+    (app / "posthog-verify.toml").write_text('python = ".venv/bin/python"\n')
+    run = verify_app(app, name="app", options=Options())
+    assert run.boot_failure is not None
+    assert not run.boot_failure.app_raised
+    assert "posthog-verify.toml python: '.venv/bin/python' is not a file" in run.boot_failure.cause
+    boots = {r.check_id: r for r in run_checks(run)}["boots"]
+    assert boots.status is Status.ERROR
+
+
+@pytest.mark.slow
+def test_an_sdk_below_the_range_is_an_error_naming_version_and_range(old_sdk_python: str) -> None:
+    run = verify_app(REFERENCE, name="reference", options=Options(python=old_sdk_python))
+    assert run.boot_failure is not None
+    assert not run.boot_failure.app_raised
+    assert run.boot_failure.cause.startswith(
+        "posthog 5.4.0 is outside the range posthog-verify supports (posthog>=6.0, <8)"
+    )
+    assert run.versions["posthog"] == "5.4.0"
+    results = {r.check_id: r for r in run_checks(run)}
+    assert {r.status for r in results.values()} == {Status.ERROR}
+    assert "posthog 5.4.0" in results["boots"].summary
+
+
+@pytest.mark.slow
+def test_the_app_side_runs_on_the_newest_python(newest_python: str) -> None:
+    run = verify_app(REFERENCE, name="reference", options=Options(python=newest_python))
+    assert run.versions["python"].startswith("3.13.")
+    assert {r.status for r in run_checks(run)} == {Status.PASS}
+
+
+class _Alive:
+    alive = True
+
+
+def test_zygotes_for_other_interpreters_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.target import interpreter
+
+    full = {f"/envs/{n}/bin/python": _Alive() for n in range(interpreter.MAX_ZYGOTES)}
+    monkeypatch.setattr(interpreter, "_zygotes", full)
+    assert interpreter.zygote_for("/envs/another/bin/python") is None  # spawned instead
+    assert interpreter.zygote_for("/envs/0/bin/python") is full["/envs/0/bin/python"]

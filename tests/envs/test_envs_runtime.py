@@ -1,0 +1,96 @@
+"""The supported ranges: an app outside them is refused with the version and the range."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.target.runtime import describe_range
+from harness.target.runtime import parse_version
+from harness.target.runtime import runtime_record
+from harness.target.runtime import unsupported
+
+IN_RANGE = {"python": "3.11.7", "flask": "3.1.3", "werkzeug": "3.1.9", "posthog": "7.91.1"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("7.66.0", (7, 66, 0), id="plain"),
+        pytest.param("7.66.0rc1", (7, 66, 0), id="pre-release"),
+        pytest.param("2.3", (2, 3), id="two-parts"),
+        pytest.param("3.0.0.post1", (3, 0, 0), id="post"),
+        pytest.param("6.0.0+local", (6, 0, 0), id="local"),
+        pytest.param("dev", (), id="nothing-numeric"),
+    ],
+)
+def test_parse_version(text: str, expected: tuple[int, ...]) -> None:
+    assert parse_version(text) == expected
+
+
+@pytest.mark.parametrize(
+    "versions",
+    [
+        pytest.param(IN_RANGE, id="newest"),
+        pytest.param(IN_RANGE | {"flask": "2.2.0", "werkzeug": "2.2.2"}, id="flask-2.2"),
+        pytest.param(IN_RANGE | {"posthog": "6.0.0"}, id="oldest-sdk"),
+        pytest.param({k: v for k, v in IN_RANGE.items() if k != "posthog"}, id="no-posthog"),
+    ],
+)
+def test_in_range_is_accepted(versions: dict[str, str]) -> None:
+    assert unsupported(versions) is None
+
+
+@pytest.mark.parametrize(
+    ("versions", "expected"),
+    [
+        pytest.param(
+            IN_RANGE | {"posthog": "5.4.0"},
+            "posthog 5.4.0 is outside the range posthog-verify supports (posthog>=6.0, <8)",
+            id="old-sdk",
+        ),
+        pytest.param(
+            IN_RANGE | {"posthog": "8.0.0"},
+            "posthog 8.0.0 is outside the range posthog-verify supports (posthog>=6.0, <8)",
+            id="future-sdk",
+        ),
+        pytest.param(
+            IN_RANGE | {"flask": "2.1.3"},
+            "flask 2.1.3 is outside the range posthog-verify supports (flask>=2.2, <4)",
+            id="old-flask",
+        ),
+        pytest.param(
+            IN_RANGE | {"python": "3.10.14"},
+            "python 3.10.14 is outside the range posthog-verify supports (python>=3.11)",
+            id="old-python",
+        ),
+        pytest.param(
+            {k: v for k, v in IN_RANGE.items() if k != "flask"},
+            "flask is not installed in the app's interpreter",
+            id="no-flask",
+        ),
+    ],
+)
+def test_out_of_range_names_version_and_range(versions: dict[str, str], expected: str) -> None:
+    problem = unsupported(versions)
+    assert problem is not None
+    assert problem.startswith(expected), problem
+    assert "install" in problem  # says what to do
+
+
+def test_gunicorn_server_needs_gunicorn_in_the_apps_environment() -> None:
+    problem = unsupported(IN_RANGE, server="gunicorn")
+    assert problem is not None
+    assert "gunicorn is not installed" in problem
+    assert unsupported(IN_RANGE | {"gunicorn": "23.0.0"}, server="gunicorn") is None
+
+
+def test_runtime_record_carries_the_schema_and_this_interpreter() -> None:
+    record = runtime_record()
+    assert record["type"] == "runtime"
+    assert record["schema"] == 1
+    assert set(record["versions"]) >= {"python", "flask", "werkzeug", "posthog"}
+
+
+def test_describe_range() -> None:
+    assert describe_range("posthog") == ">=6.0, <8"
+    assert describe_range("python") == ">=3.11"

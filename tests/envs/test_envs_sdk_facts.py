@@ -1,0 +1,107 @@
+"""The SDK facts the checks rest on, measured on every supported SDK we test.
+
+docs/checks.md's facts were found on posthog 7.x; the checks must not assume
+them on another version. Each fact is run by ``sdk_facts_probe.py`` in the
+app's interpreter (pytest's, then the second combination's posthog 6.0.0)
+against the loopback mock, and compared with what that version is known to do
+(:mod:`harness.target.runtime` holds the version boundaries the checks use).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from harness.capture import CaptureServer
+from harness.capture import RequestKind
+from harness.target.runtime import EXIT_BUDGET_SINCE
+from harness.target.runtime import FLASK_INTEGRATION_SINCE
+from harness.target.runtime import parse_version
+
+PROBE = Path(__file__).with_name("sdk_facts_probe.py")
+pytestmark = pytest.mark.slow
+
+
+def _probe(python: str, fact: str, mock: CaptureServer) -> dict[str, t.Any]:
+    proc = subprocess.run(
+        [python, str(PROBE), fact, mock.url], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return t.cast(dict[str, t.Any], json.loads(proc.stdout.splitlines()[-1]))
+
+
+def _attempts(mock: CaptureServer) -> list[tuple[int, float]]:
+    requests = mock.store.requests(RequestKind.CAPTURE)
+    start = requests[0].received_at if requests else 0.0
+    return [(r.status, r.received_at - start) for r in requests]
+
+
+def test_context_api_tags_identity_and_session(any_python: str) -> None:
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "context", mock)
+        (event,) = mock.store.events()
+    assert seen["api"] == ["new_context", "identify_context", "tag", "set_context_session"]
+    assert event.distinct_id == "ctx-user"
+    assert event.properties["plan"] == "pro"  # a tag is an event property: PII there leaks
+    assert event.properties["$session_id"] == "ctx-session"
+
+
+def test_sync_mode_sends_before_capture_returns(any_python: str) -> None:
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "sync", mock)
+        assert [status for status, _ in _attempts(mock)] == [200]
+    if parse_version(seen["posthog"]) < (7,):
+        # posthog 6.0.0: shutdown() of a sync client raises (it has no consumers).
+        assert seen["shutdown_error"] == "TypeError: 'NoneType' object is not iterable"
+    else:
+        assert "shutdown_error" not in seen
+
+
+def test_retry_backoff_after_a_5xx(any_python: str) -> None:
+    with CaptureServer() as mock:
+        mock.faults.fail_next(2, 500)
+        seen = _probe(any_python, "retry", mock)
+        attempts = _attempts(mock)
+    assert [status for status, _ in attempts] == [500, 500, 200]
+    gaps = [later[1] - earlier[1] for earlier, later in itertools.pairwise(attempts)]
+    if parse_version(seen["posthog"]) < (7,):
+        # 6.x retries through the backoff library: exponential with full jitter.
+        assert 0 <= gaps[0] < 1.3
+        assert 0 <= gaps[1] < 2.3
+    else:
+        assert gaps[0] == pytest.approx(1.0, abs=0.3)
+        assert gaps[1] == pytest.approx(2.0, abs=0.4)
+
+
+def test_exit_without_shutdown(any_python: str) -> None:
+    """The stop fault flush_on_shutdown arms: the first batch after the stop is refused."""
+    with CaptureServer() as mock:
+        mock.faults.fail_next(1, 500)
+        seen = _probe(any_python, "exit", mock)
+        attempts = [status for status, _ in _attempts(mock)]
+    if parse_version(seen["posthog"]) >= EXIT_BUDGET_SINCE:
+        assert attempts == [500]  # the 1 s budget ends before the 1 s backoff: lost
+    else:
+        assert attempts == [500, 200]  # the atexit join retries the batch in flight
+
+
+def test_flask_integration_properties(any_python: str) -> None:
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "flask", mock)
+        events = mock.store.events()
+    if parse_version(seen["posthog"]) < FLASK_INTEGRATION_SINCE:
+        assert seen["integration"] is False
+        assert events == []
+        return
+    (event,) = events
+    assert event.distinct_id == "header-user"
+    props = event.properties
+    assert props["$session_id"] == "header-session"
+    assert props["$current_url"] == "http://localhost/hello"
+    assert props["$ip"] == "198.51.100.7"
+    assert props["$user_agent"] == "facts-agent/1"
