@@ -292,7 +292,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"install {settings.install.value} (from {settings.install.source})",
     ]
     if settings.env_file.value is not None:
-        env_file = shown_path(settings.env_file.value, base)
+        env_file = shown_path(Path(settings.env_file.value), base)
         lines.append(f"posthog-verify: env file {env_file} (from {settings.env_file.source})")
     if settings.setup_timeout.source != "default":
         lines.append(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
+from harness.checks._blame import with_baseline
 from harness.envs import environment_of
 from harness.redact import Redactor
 from harness.report import AppReport
@@ -178,7 +179,10 @@ class VerifySession:
         redactor = Redactor.for_app(entry.path, self.options.environ)
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
-            results = {r.check_id: r for r in run_checks(run)}
+            if self.options.baseline is not None:
+                run = with_baseline(run, self.baseline_run(self.options.baseline))
+            redactor = Redactor.for_app(entry.path, self.options.environ, token=run.token)
+            results = {r.check_id: redactor.result(r) for r in run_checks(run)}
             facts = run_facts(run, versions=runtime_versions())
             environment = environment_of(run)  # what the app ran with, when known
             if environment is not None:

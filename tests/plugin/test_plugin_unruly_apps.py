@@ -87,7 +87,12 @@ def test_a_crash_names_the_request_that_crashed_not_the_next_one(
     summary = checks(unruly_report, app)["identify_on_signup"]["summary"]
     assert f"died while serving request 2 (signup: POST /signup), {how}" in summary
     crashed = steps(unruly_report, app)[2]
-    assert (crashed["step"], crashed["method"], crashed["status"]) == ("signup", "POST", None)
+    assert (crashed["step"], crashed["request"], crashed["http_status"]) == (
+        "signup",
+        "POST /signup",
+        None,
+    )
+    assert crashed["status"] == "no answer"
     assert crashed["failure"]["cause"] == f"the process died while serving this request ({how})"
 
 
