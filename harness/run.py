@@ -349,8 +349,15 @@ class ConnectionAttempt:
 
     :param outcome: ``"mock"`` (answered by the harness's mock), ``"refused"``
         (refused by the in-process guard) or ``"unreachable"`` (no route: the
-        kernel's isolation).
-    :param via: what saw it, e.g. ``"guard"`` (the in-process recorder).
+        kernel's isolation). For ``protocol`` ``"process"`` (a process the
+        app started; ``host`` is its command line): ``"contained"`` (it runs
+        in the app's namespaces) or ``"unseen"`` (the guard alone cannot see
+        or stop its traffic).
+    :param protocol: ``"tcp"``, ``"udp"``, ``"dns"``, ``"http"``/``"https"``
+        (seen by the ``requests``/``httpx`` guard), ``"process"``.
+    :param via: what saw it: ``"requests"``/``"httpx"``/``"socket"`` (the
+        guard's patches) or ``"audit"`` (its audit hook).
+    :param boot: ``"main"``, or ``"no_env"`` for the boot without PostHog variables.
     """
 
     host: str
@@ -359,6 +366,7 @@ class ConnectionAttempt:
     outcome: str
     step: int | None = None
     via: str = "guard"
+    boot: str = "main"
 
 
 @dataclasses.dataclass(frozen=True)

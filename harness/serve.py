@@ -235,12 +235,20 @@ def announce_ready(url: str, instrumentation: Instrumentation) -> None:
         hook(url)
 
 
-def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> None:
+def serve_werkzeug(
+    app: Flask, host: str, instrumentation: Instrumentation, listen_fd: int | None = None
+) -> None:
     """Serve until SIGTERM/SIGINT; the handler only starts a thread, because
-    ``shutdown()`` waits for ``serve_forever`` running on this very thread."""
+    ``shutdown()`` waits for ``serve_forever`` running on this very thread.
+
+    :param listen_fd: a socket bound and listening already (made outside the
+        app's network namespace, see :mod:`harness.target.sandbox`).
+    """
     from werkzeug.serving import make_server
 
-    server = make_server(host, 0, app, threaded=True)
+    server = make_server(host, 0, app, threaded=True, fd=listen_fd)
+    if listen_fd is not None:
+        os.close(listen_fd)  # werkzeug serves a duplicate of it
 
     def on_signal(signum: int, frame: t.Any) -> None:
         name = signal.Signals(signum).name
@@ -251,7 +259,7 @@ def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> N
     for sig in (signal.SIGTERM, signal.SIGINT):
         if signal.getsignal(sig) is _stop_during_boot:
             signal.signal(sig, on_signal)
-    announce_ready(f"http://{host}:{server.server_port}", instrumentation)
+    announce_ready(f"http://{host}:{server.socket.getsockname()[1]}", instrumentation)
     try:
         # socketserver notices shutdown() only between polls (0.5 s by default):
         # a short interval keeps the stop from waiting on the loop.
@@ -279,8 +287,9 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
         host, port = worker.sockets[0].getsockname()[:2]
         announce_ready(f"http://{host}:{port}", instrumentation)
 
+    bind = f"fd://{args.listen_fd}" if args.listen_fd is not None else f"{args.host}:0"
     options = {
-        "bind": f"{args.host}:0",
+        "bind": bind,
         "workers": 1,
         "worker_class": "gthread",
         "threads": 4,
@@ -318,6 +327,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server", choices=("werkzeug", "gunicorn"), default="werkzeug")
     parser.add_argument("--probe-token", default="", help="tags the probe route's exception")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--listen-fd", type=int, default=None, help="serve on this listening socket (sandbox)"
+    )
     return parser.parse_args(argv)
 
 
@@ -337,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     except BootFailed as failed:
         instrumentation.emit("boot_failure", **failed.fields)
         return BOOT_FAILURE_EXIT
-    serve_werkzeug(app, args.host, instrumentation)
+    serve_werkzeug(app, args.host, instrumentation, args.listen_fd)
     return 0
 
 

@@ -47,9 +47,13 @@ from harness.target.observations import identified_in
 from harness.target.process import AppProcess
 from harness.target.process import BootError
 from harness.target.process import Timeouts
+from harness.target.sandbox import NAMESPACES
+from harness.target.sandbox import MockRoute
+from harness.target.sandbox import isolation
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
+    from harness.run import ConnectionAttempt
     from harness.run import Exchange
     from harness.run import ProcessOutcome
     from harness.run import StaticFacts
@@ -189,13 +193,17 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
 
 
 def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
-    with CaptureServer() as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
+    isolated = isolation()
+    with (
+        CaptureServer(unix_socket=isolated == NAMESPACES) as mock,
+        concurrent.futures.ThreadPoolExecutor(1) as side,
+    ):
         run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
-        no_env = side.submit(_boot_without_env, subject, env, options, tmp)
+        no_env = side.submit(_boot_without_env, subject, env, options, tmp, isolated)
         assert run.canaries is not None
         probe = run.canaries.probe
         workspace = fresh_copy(Path(subject.app.root), tmp / "main")
-        run = dataclasses.replace(run, workspace=str(workspace.resolve()))
+        run = dataclasses.replace(run, workspace=str(workspace.resolve()), isolation=isolated)
         process = AppProcess(
             workspace,
             subject.location.target,
@@ -204,17 +212,26 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             server=options.server,
             probe_token=probe,
             timeouts=options.timeouts,
+            isolate=isolated == NAMESPACES,
+            mock=_route(mock),
         )
         with process:
             run = _drive_and_stop(run, process, mock, subject.manifest, options, identity)
         errors = tuple(str(e) for e in mock.store.handler_errors)
+        no_env_boot, no_env_connections = no_env.result()
         return dataclasses.replace(
             run,
             requests=tuple(mock.store.requests()),
             events=tuple(mock.store.events()),
             harness_errors=run.harness_errors + errors,
-            no_env_boot=no_env.result(),
+            no_env_boot=no_env_boot,
+            connections=process.records().connections + no_env_connections,
         )
+
+
+def _route(mock: CaptureServer) -> MockRoute | None:
+    """Where the mock URL leads from inside an app's network namespace."""
+    return None if mock.unix_path is None else MockRoute(mock.port, mock.unix_path)
 
 
 def _drive_and_stop(
@@ -295,37 +312,53 @@ def _failure_after_boot(drive_error: str | None, outcome: ProcessOutcome) -> Boo
 
 
 def _boot_without_env(
-    subject: Subject, injected: dict[str, str], options: Options, tmp: Path
-) -> NoEnvBoot:
-    """Boot a second copy with every PostHog variable unset and ask for ``/``."""
+    subject: Subject, injected: dict[str, str], options: Options, tmp: Path, isolated: str
+) -> tuple[NoEnvBoot, tuple[ConnectionAttempt, ...]]:
+    """Boot a second copy with every PostHog variable unset and ask for ``/``.
+
+    It runs under the same isolation and guard as the main boot, with a mock
+    of its own (its batches, if any, are not the main run's evidence), so a
+    host the app hardcodes is answered here too, never by the real PostHog.
+    """
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
     env = {k: v for k, v in base_environ().items() if k not in unset}
-    process = AppProcess(
-        fresh_copy(Path(subject.app.root), tmp / "noenv"),
-        subject.location.target,
-        env,
-        tmp / "noenv.log",
-        server=options.server,
-        probe_token="noenv",
-        timeouts=options.timeouts,
+    with CaptureServer(unix_socket=isolated == NAMESPACES) as mock:
+        process = AppProcess(
+            fresh_copy(Path(subject.app.root), tmp / "noenv"),
+            subject.location.target,
+            env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
+            tmp / "noenv.log",
+            server=options.server,
+            probe_token="noenv",
+            timeouts=options.timeouts,
+            isolate=isolated == NAMESPACES,
+            mock=_route(mock),
+        )
+        with process:
+            boot = _serve_root(process, unset, options)
+    connections = tuple(
+        dataclasses.replace(c, boot="no_env") for c in process.records().connections
     )
-    with process:
-        try:
-            base_url = process.start()
-        except BootError as exc:
-            return NoEnvBoot(served=False, status=None, unset=unset, failure=exc.failure)
-        transport = HttpTransport(base_url)
-        try:
-            status: int | None = transport.request(
-                "GET", "/", headers={}, timeout=options.timeouts.request_s
-            ).status
-        except TransportError as exc:
-            status, cause = None, str(exc)
-        else:
-            cause = ""
-        finally:
-            transport.close()
-        outcome = process.stop()
+    return boot, connections
+
+
+def _serve_root(process: AppProcess, unset: tuple[str, ...], options: Options) -> NoEnvBoot:
+    try:
+        base_url = process.start()
+    except BootError as exc:
+        return NoEnvBoot(served=False, status=None, unset=unset, failure=exc.failure)
+    transport = HttpTransport(base_url)
+    try:
+        status: int | None = transport.request(
+            "GET", "/", headers={}, timeout=options.timeouts.request_s
+        ).status
+    except TransportError as exc:
+        status, cause = None, str(exc)
+    else:
+        cause = ""
+    finally:
+        transport.close()
+    outcome = process.stop()
     if status is None:
         failure = BootFailure(
             Phase.BOOT, f"GET / got no answer: {cause}", detail=outcome.stderr_tail

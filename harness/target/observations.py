@@ -19,6 +19,7 @@ from harness.run import AtexitRegistration
 from harness.run import BootFailure
 from harness.run import CaptureCall
 from harness.run import ClientConstruction
+from harness.run import ConnectionAttempt
 from harness.run import EnqueuedMessage
 from harness.run import Phase
 from harness.run import SourceLocation
@@ -57,6 +58,7 @@ class Observations:
     probe_failed: str | None = None
     probe_entered: tuple[int, ...] = ()
     outbound: tuple[OutboundRequest, ...] = ()
+    connections: tuple[ConnectionAttempt, ...] = ()
     boot_failure: BootFailure | None = None
     imported: bool = False
     ready_url: str | None = None
@@ -95,6 +97,7 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         "call": [],
         "enqueue": [],
         "outbound": [],
+        "connection": [],
     }
     classes = {
         "client": ClientConstruction,
@@ -102,6 +105,7 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         "call": CaptureCall,
         "enqueue": EnqueuedMessage,
         "outbound": OutboundRequest,
+        "connection": ConnectionAttempt,
     }
     scalars: dict[str, t.Any] = {}
     for record in records:
@@ -130,6 +134,7 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         capture_calls=tuple(lists["call"]),
         enqueued=tuple(lists["enqueue"]),
         outbound=tuple(lists["outbound"]),
+        connections=tuple(lists["connection"]),
         **scalars,
     )
 

@@ -14,6 +14,11 @@ Children are forked from a pre-imported zygote (:mod:`harness.target.zygote`)
 where ``os.fork`` exists, else spawned; ``POSTHOG_VERIFY_LAUNCHER=spawn|fork``
 picks explicitly. gunicorn is always spawned: its arbiter forks workers and
 owns the signals, which a forked child's state would only complicate.
+
+With ``isolate=True`` the child runs in network and PID namespaces of its own
+(:mod:`harness.target.sandbox`): its listening socket is bound before the
+switch, and ``mock`` names the loopback port and Unix socket that lead to the
+mock from inside.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from harness.run import ProcessOutcome
 from harness.serve import READY_PREFIX
 from harness.target.observations import Observations
 from harness.target.observations import read_log
+from harness.target.sandbox import MockRoute
+from harness.target.sandbox import launcher_command
 from harness.target.zygote import ForkedChild
 from harness.target.zygote import ZygoteUnavailable
 from harness.target.zygote import shared_zygote
@@ -107,6 +114,8 @@ class AppProcess:
         ``POSTHOG_VERIFY_MOCK_URL`` included); ``PYTHONPATH`` gains the
         harness's folder so ``harness`` imports without being installed.
     :param log_path: the JSON-lines observation log the child appends to.
+    :param isolate: run it in namespaces of its own (see the module docstring).
+    :param mock: where the mock URL leads from inside those namespaces.
     """
 
     def __init__(
@@ -119,6 +128,8 @@ class AppProcess:
         server: str = "werkzeug",
         probe_token: str = "",
         timeouts: Timeouts = Timeouts(),  # frozen: sharing the default is safe
+        isolate: bool = False,
+        mock: MockRoute | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.target = target
@@ -127,6 +138,8 @@ class AppProcess:
         self.server = server
         self.probe_token = probe_token
         self.timeouts = timeouts
+        self.isolate = isolate
+        self.mock = mock
         stem = self.log_path.stem
         self.stdout_path = self.workdir.parent / f"{stem}.stdout.log"
         self.stderr_path = self.workdir.parent / f"{stem}.stderr.log"
@@ -178,18 +191,24 @@ class AppProcess:
         if zygote is None:
             return None
         argv = self.command()[3:]
+        sandbox = None
+        if self.isolate:
+            sandbox = {"port": self.mock.port, "unix": self.mock.unix_path} if self.mock else {}
         try:
             return zygote.spawn(
-                argv, self.workdir, self._child_env(), self.stdout_path, self.stderr_path
+                argv, self.workdir, self._child_env(), self.stdout_path, self.stderr_path, sandbox
             )
         except ZygoteUnavailable as exc:
             logger.warning("posthog-verify: spawning %s instead of forking: %s", self.target, exc)
             return None
 
     def _spawn(self) -> None:
+        command = self.command()
+        if self.isolate:
+            command = launcher_command(command, self.mock, listen=True)
         with self.stderr_path.open("wb") as stderr:
             self._proc = subprocess.Popen(
-                self.command(),
+                command,
                 cwd=self.workdir,
                 env=self._child_env(),
                 stdin=subprocess.DEVNULL,

@@ -15,7 +15,9 @@ unlike ``multiprocessing``'s forkserver children, which end with ``os._exit``::
 
 The zygote (``python -m harness.target.zygote``) has no threads, so forking it
 is safe; it talks JSON lines over its stdin/stdout: requests
-``{"id", "argv", "cwd", "env", "stdout", "stderr"}``, replies ``{"id", "pid"}``
+``{"id", "argv", "cwd", "env", "stdout", "stderr", "sandbox"}`` (``sandbox``:
+None, or ``{"port", "unix"}`` of the mock route, ``port`` 0 for none: the
+child then enters :func:`harness.target.sandbox.enter`), replies ``{"id", "pid"}``
 or ``{"id", "error"}``, events ``{"ready": pid, "url"}`` (written by the child
 itself) and ``{"exit": pid, "code"}`` (negative for a signal, like Popen). It
 exits, killing its children's groups, when its stdin closes.
@@ -51,6 +53,7 @@ PRELOAD = (
     "werkzeug.serving",
     "harness.serve",
     "harness.target.outbound",
+    "harness.target.sandbox",
 )
 _HELLO_TIMEOUT_S = 15.0
 _REPLY_TIMEOUT_S = 10.0
@@ -174,18 +177,38 @@ def _become_app(request: dict[str, t.Any], ctl_out: int, closing: tuple[int, ...
     time.tzset()  # TZ as a fresh interpreter would read it
     os.chdir(request["cwd"])
     importlib.invalidate_caches()
+    pid = os.getpid()  # as the harness knows it: inside a sandbox the app is PID 2
+    argv = [*request["argv"], *_sandboxed(request.get("sandbox"))]
     serve = importlib.import_module("harness.serve")
     assert serve.__file__ is not None  # a module loaded from a file, not a namespace
-    sys.argv = [serve.__file__, *request["argv"]]
+    sys.argv = [serve.__file__, *argv]
 
     def forward_ready(url: str) -> None:
         with contextlib.suppress(OSError):
-            _send(ctl_out, {"ready": os.getpid(), "url": url})
+            _send(ctl_out, {"ready": pid, "url": url})
             os.close(ctl_out)
 
     serve.READY_HOOKS.append(forward_ready)
-    code: int = serve.main(request["argv"])
+    code: int = serve.main(argv)
     return code
+
+
+def _sandboxed(spec: dict[str, t.Any] | None) -> list[str]:
+    """Enter the sandbox when asked (this process becomes its supervisor and
+    only the app returns); the extra ``harness.serve`` arguments it needs."""
+    if spec is None:
+        return []
+    from harness.target.sandbox import MockRoute
+    from harness.target.sandbox import SandboxError
+    from harness.target.sandbox import enter
+
+    mock = MockRoute(spec["port"], spec["unix"]) if spec.get("port") else None
+    try:
+        fd = enter(mock, listen=True)
+    except SandboxError as exc:
+        print(f"posthog-verify sandbox: {exc}", file=sys.stderr, flush=True)
+        os._exit(125)
+    return ["--listen-fd", str(fd)]
 
 
 def main() -> int:
@@ -371,14 +394,20 @@ class Zygote:
             self._children.pop(message["exit"])._event(code=message["code"], exited=True)
 
     def spawn(
-        self, argv: list[str], cwd: Path, env: dict[str, str], stdout: Path, stderr: Path
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        stdout: Path,
+        stderr: Path,
+        sandbox: dict[str, t.Any] | None = None,
     ) -> ForkedChild:
         """Fork one ``harness.serve`` child. :raises ZygoteUnavailable:"""
         with self._lock:
             self._next_id += 1
             request_id = self._next_id
             request = {"id": request_id, "argv": argv, "cwd": str(cwd), "env": env}
-            request |= {"stdout": str(stdout), "stderr": str(stderr)}
+            request |= {"stdout": str(stdout), "stderr": str(stderr), "sandbox": sandbox}
             try:
                 assert self._proc.stdin is not None
                 self._proc.stdin.write(json.dumps(request).encode() + b"\n")
