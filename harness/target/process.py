@@ -43,6 +43,7 @@ from harness.serve import READY_PREFIX
 from harness.target.observations import Observations
 from harness.target.observations import read_log
 from harness.target.sandbox import MockRoute
+from harness.target.sandbox import kill_tree
 from harness.target.sandbox import launcher_command
 from harness.target.zygote import ForkedChild
 from harness.target.zygote import ZygoteUnavailable
@@ -294,8 +295,7 @@ class AppProcess:
 
     def _kill(self) -> None:
         assert self._proc is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        kill_tree(self._proc.pid)
         self._proc.wait()
 
     def _finish(self, stop_signal: str | None, duration: float | None) -> ProcessOutcome:

@@ -46,6 +46,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import typing as t
 from pathlib import Path
 
@@ -326,6 +327,46 @@ def _listening_socket() -> socket.socket:
     return sock
 
 
+# -- ending a tree ---------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid``, from /proc (``task/*/children`` where the
+    kernel has it, else every process's ``stat``)."""
+    with contextlib.suppress(OSError):
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def kill_tree(pid: int, timeout_s: float = 5.0) -> None:
+    """SIGKILL the process group ``pid`` leads, and wait (up to ``timeout_s``)
+    until it and its direct children have exited. A sandboxed app's direct
+    child is its namespace's init, whose exit completes only once the kernel
+    has ended every process in the namespace: so on return nothing the app
+    started is still running, a ``setsid()`` grandchild included."""
+    watched = []
+    for target in (pid, *_children(pid)):
+        with contextlib.suppress(OSError):
+            watched.append(os.pidfd_open(target))
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout_s
+    try:
+        for fd in watched:
+            select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    finally:
+        for fd in watched:
+            os.close(fd)
+
+
 # -- the launcher and the set-up entry ---------------------------------------------
 
 
@@ -385,8 +426,7 @@ def run_sandboxed(
         code = proc.wait(timeout_s)
     except subprocess.TimeoutExpired:
         code = None
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    kill_tree(proc.pid)
     proc.wait()
     return code, _tail(Path(log_path))
 
