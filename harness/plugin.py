@@ -152,7 +152,17 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"posthog-verify {__version__}: {len(apps)} app(s): {shown} (from {settings.apps.source})",
         f"posthog-verify: server {settings.server.value} (from {settings.server.source}), "
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
+        _isolation_header(),
     ]
+
+
+def _isolation_header() -> str:
+    from harness.target.sandbox import isolation
+
+    try:
+        return f"posthog-verify: isolation {isolation()}"
+    except ValueError as exc:  # a bad POSTHOG_VERIFY_ISOLATION: verify_app raises it too
+        return f"posthog-verify: isolation unknown: {exc}"
 
 
 @pytest.hookimpl(tryfirst=True)

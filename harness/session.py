@@ -22,6 +22,7 @@ from pathlib import Path
 from harness.checks import CHECK_IDS
 from harness.checks import run_checks
 from harness.report import AppReport
+from harness.report.connections import merge_connections
 from harness.target.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
@@ -50,6 +51,8 @@ class AppOutcome:
     entry: AppEntry
     results: dict[str, Result]
     duration_s: float
+    isolation: str = ""
+    connections: tuple[dict[str, t.Any], ...] = ()
 
     def item_property(self, check_id: str) -> dict[str, t.Any]:
         return {
@@ -57,6 +60,8 @@ class AppOutcome:
             "path": str(self.entry.path),
             "duration_s": round(self.duration_s, 3),
             "result": self.results[check_id].to_dict(),
+            "isolation": self.isolation,
+            "connections": list(self.connections),
         }
 
 
@@ -107,7 +112,8 @@ class VerifySession:
         try:
             run = verify_app(entry.path, name=entry.name, options=self.options)
             results = {r.check_id: r for r in run_checks(run)}
-            return AppOutcome(entry, results, run.duration_s)
+            connections = tuple(merge_connections(run.connections))
+            return AppOutcome(entry, results, run.duration_s, run.isolation, connections)
         except Exception as exc:  # a harness fault: every check is error, none is a verdict
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"
             results = {c: Result(c, Status.ERROR, summary) for c in self.check_ids}
@@ -138,6 +144,8 @@ class VerifySession:
                     path=values[0]["path"],
                     duration_s=values[0]["duration_s"],
                     checks=tuple(results),
+                    isolation=values[0].get("isolation", ""),
+                    connections=values[0].get("connections", ()),
                 )
             )
         return reports

@@ -116,6 +116,9 @@ class AppReport:
         set); build with :meth:`from_results` to have it computed.
     :param error: why the harness could not judge the app at all (nothing
         found, a hang), when that is known at the app's level.
+    :param isolation: the isolation its processes ran under (``Run.isolation``).
+    :param connections: the connections it tried, merged
+        (:func:`harness.report.connections.merge_connections`).
     """
 
     app: str
@@ -124,6 +127,8 @@ class AppReport:
     duration_s: float
     checks: tuple[Result, ...]
     error: str | None = None
+    isolation: str = ""
+    connections: tuple[dict[str, t.Any], ...] = ()
 
     def __post_init__(self) -> None:
         expected = _app_status(self.checks, self.error)
@@ -142,10 +147,13 @@ class AppReport:
         *,
         duration_s: float = 0.0,
         error: str | None = None,
+        isolation: str = "",
+        connections: t.Iterable[dict[str, t.Any]] = (),
     ) -> AppReport:
         """Build the record with its status computed from the checks."""
         checks = tuple(checks)
-        return cls(app, path, _app_status(checks, error), duration_s, checks, error)
+        status = _app_status(checks, error)
+        return cls(app, path, status, duration_s, checks, error, isolation, tuple(connections))
 
     @property
     def score(self) -> Score:
@@ -176,6 +184,8 @@ class AppReport:
             "score": self.score.to_dict(),
             "error": self.error,
             "checks": [_plain(result.to_dict()) for result in self.checks],
+            "isolation": self.isolation,
+            "connections": [dict(entry) for entry in self.connections],
         }
 
     @classmethod
@@ -193,6 +203,8 @@ class AppReport:
                 duration_s=float(data["duration_s"]),
                 checks=tuple(Result.from_dict(check) for check in data["checks"]),
                 error=data.get("error"),
+                isolation=str(data.get("isolation", "")),
+                connections=tuple(dict(c) for c in data.get("connections", ())),
             )
         except KeyError as exc:
             raise ValueError(f"app {name!r}: missing field {exc.args[0]!r}") from None

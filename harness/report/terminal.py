@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
+from harness.report.connections import sandbox_lines
 from harness.report.model import AppReport
 from harness.report.model import Score
 from harness.report.model import Totals
@@ -55,6 +56,7 @@ def summary_lines(apps: t.Sequence[AppReport], *, width: int = 100) -> list[str]
     key = "  ".join(f"{glyph} {status.value}" for status, glyph in GLYPHS.items())
     lines.append(truncate(f"{key}  {NOT_RUN} not run", width))
     lines.extend(truncate(line, width) for line in _sentences(Totals.of(apps)))
+    lines.extend(truncate(line, width) for line in sandbox_lines(apps))
     findings = [line for app in apps for line in _finding_lines(app, width)]
     if findings:
         lines.append("")
