@@ -129,6 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
     entries = select(settings.apps.value, settings.shard.value, _workers(config))
     verify = VerifySession(entries, options, concurrency=settings.concurrency.value)
     config.stash[session_key] = verify
+    config.pluginmanager.register(_Interrupter(verify), "posthog-verify-interrupter")
     config.pluginmanager.register(_Gatherer(verify), "posthog-verify-gatherer")
     if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
         verify.warm_up()  # this process boots apps (an xdist controller does not)
@@ -195,6 +196,28 @@ def pytest_terminal_summary(terminalreporter: t.Any, config: pytest.Config) -> N
     terminalreporter.write_sep("=", "posthog-verify")
     for line in summary_lines(apps, width=terminalreporter._tw.fullwidth):
         terminalreporter.write_line(line)
+
+
+class _Interrupter:
+    """Ctrl-C or SIGTERM (see :mod:`harness.target.interrupt`) ends every app
+    at once, so the run stops within seconds with its workspaces removed."""
+
+    def __init__(self, verify: VerifySession) -> None:
+        from harness.target import interrupt
+
+        self.verify = verify
+        self._interrupt = interrupt
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        worker = hasattr(config, "workerinput")
+        controller = not worker and getattr(config.option, "dist", "no") != "no"
+        self._interrupt.arm(worker=worker, controller=controller)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.verify.interrupt()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._interrupt.disarm()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

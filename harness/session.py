@@ -23,6 +23,7 @@ from harness.checks import CHECK_IDS
 from harness.checks import run_checks
 from harness.report import AppReport
 from harness.report.connections import merge_connections
+from harness.target.process import interrupt_all
 from harness.target.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
@@ -149,6 +150,12 @@ class VerifySession:
                 )
             )
         return reports
+
+    def interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: end every app now, so each verification still
+        running unwinds (workspace removed) at once; start no other."""
+        interrupt_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

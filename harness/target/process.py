@@ -68,6 +68,35 @@ class Timeouts:
     stop_s: float = 10.0
 
 
+class Interrupted(Exception):
+    """The run was interrupted (Ctrl-C, SIGTERM): no app starts any more."""
+
+
+# Every app process that may still run, so an interrupt can end them all at
+# once (:func:`interrupt_all`) instead of waiting on each one's deadlines.
+_live: set[AppProcess] = set()
+_live_lock = threading.Lock()
+_interrupted = threading.Event()
+
+
+def interrupt_all() -> None:
+    """End every app process of this pytest process now, and refuse new ones.
+
+    Called on Ctrl-C or SIGTERM: each verification still running then finds
+    its app dead at once and unwinds (its workspace removed) within seconds.
+    """
+    _interrupted.set()
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        proc.kill_now()
+
+
+def reset_interrupt() -> None:
+    """Accept new apps again (tests; a pytest process is interrupted once)."""
+    _interrupted.clear()
+
+
 class BootError(Exception):
     """The app did not become ready: ``failure`` says why and in which phase;
     ``outcome`` is how its process ended (it is dead when this is raised)."""
@@ -172,14 +201,22 @@ class AppProcess:
     def start(self) -> str:
         """Launch the child and wait, up to ``timeouts.boot_s``, for its READY
         line. :raises BootError: it exited or hung first (then it is killed)."""
+        if _interrupted.is_set():
+            raise Interrupted("the run was interrupted: no app starts any more")
         started = time.monotonic()
+        with _live_lock:
+            _live.add(self)
         child = self._fork() if wanted_launcher(self.server) == "fork" else None
         if child is not None:
             self.launcher, self._proc = "fork", child
+            if _interrupted.is_set():  # it came after the interrupt's sweep
+                self.kill_now()
             self.url = child.wait_ready(self.timeouts.boot_s)
         else:
             self.launcher = "spawn"
             self._spawn()
+            if _interrupted.is_set():  # it came after the interrupt's sweep
+                self.kill_now()
             self._ready.wait(self.timeouts.boot_s)
         if self.url is None:
             raise self._boot_error()
@@ -293,6 +330,13 @@ class AppProcess:
             label = f"SIGKILL after {sig.name} timeout ({self.timeouts.stop_s:g} s)"
         return self._finish(label, time.monotonic() - started)
 
+    def kill_now(self) -> None:
+        """SIGKILL its whole tree now (any thread); the thread that owns it
+        sees it dead and finishes as usual."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            kill_tree(proc.pid)
+
     def _kill(self) -> None:
         assert self._proc is not None
         kill_tree(self._proc.pid)
@@ -302,6 +346,8 @@ class AppProcess:
         """Reap the child, kill whatever is left of its group, build the outcome."""
         assert self._proc is not None
         exit_code = self._proc.wait()
+        with _live_lock:
+            _live.discard(self)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)  # stray grandchildren
         if self._reader is not None:

@@ -330,7 +330,7 @@ def _listening_socket() -> socket.socket:
 # -- ending a tree ---------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
+def children_of(pid: int) -> list[int]:
     """Direct children of ``pid``, from /proc (``task/*/children`` where the
     kernel has it, else every process's ``stat``)."""
     with contextlib.suppress(OSError):
@@ -353,7 +353,7 @@ def kill_tree(pid: int, timeout_s: float = 5.0) -> None:
     has ended every process in the namespace: so on return nothing the app
     started is still running, a ``setsid()`` grandchild included."""
     watched = []
-    for target in (pid, *_children(pid)):
+    for target in (pid, *children_of(pid)):
         with contextlib.suppress(OSError):
             watched.append(os.pidfd_open(target))
     with contextlib.suppress(ProcessLookupError, PermissionError):
