@@ -48,7 +48,8 @@ def isolation_line(apps: t.Sequence[AppReport]) -> str:
     """``isolation: <mode> (N apps)``, one clause per mode in force."""
     counts: dict[str, int] = {}
     for app in apps:
-        counts[app.isolation or "not recorded"] = counts.get(app.isolation or "not recorded", 0) + 1
+        mode = app.isolation or "none (not booted)"
+        counts[mode] = counts.get(mode, 0) + 1
     clauses = [f"{mode} ({n} app{'' if n == 1 else 's'})" for mode, n in counts.items()]
     return "isolation: " + "; ".join(clauses)
 
