@@ -70,13 +70,13 @@ _IFREQ = "16sh14x"
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 _TAIL_CHARS = 4000
 _PARENT_POLL_S = 0.5
+_PROBE_TIMEOUT_S = 30.0
 
 
 class SandboxError(OSError):
     """The namespaces could not be entered (the kernel or container refused)."""
 
 
-@t.final
 class MockRoute(t.NamedTuple):
     """Where the app's mock URL must lead: its loopback port, the Unix socket."""
 
@@ -134,19 +134,34 @@ _probe_lock = threading.Lock()
 
 
 def _probe() -> str:
-    """Try the switch in a throwaway child: NAMESPACES, or why not."""
+    """Try the switch in a throwaway interpreter: NAMESPACES, or why not.
+
+    A subprocess rather than a fork: the caller (pytest) has threads, and a
+    forked copy of a threaded interpreter may deadlock on a lock it inherited.
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    code = "from harness.target.sandbox import _switch_namespaces as s; s()"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
+    }
     try:
-        pid = os.fork()
-    except OSError as exc:
-        return f"fork failed: {exc}"
-    if pid == 0:  # pragma: no cover (a child; its exit code is the answer)
-        try:
-            _switch_namespaces()
-        except BaseException:
-            os._exit(1)
-        os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return NAMESPACES if os.waitstatus_to_exitcode(status) == 0 else "the kernel refused"
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", code],
+            env=env,
+            capture_output=True,
+            timeout=_PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"the probe failed: {exc}"
+    if done.returncode == 0:
+        return NAMESPACES
+    return (
+        done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
+        if done.stderr
+        else "refused"
+    )
 
 
 def isolation() -> str:
@@ -269,7 +284,8 @@ def enter(mock: MockRoute | None = None, *, listen: bool = False) -> int | None:
     switch, so reachable from outside), else None. The calling process
     becomes the supervisor and never returns (see the module docstring).
 
-    :raises SandboxError: the kernel refused; nothing was changed.
+    :raises SandboxError: the kernel refused (the probe, :func:`isolation`,
+        says beforehand whether it will).
     """
     listener = _listening_socket() if listen else None
     parent = os.getppid()
