@@ -26,8 +26,8 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 APPS = HERE.parent / "apps"
 # The machine this runs on may be shared and loaded: the bound is generous,
-# the measured time is printed (README: a few seconds on an idle machine).
-ENDS_WITHIN_S = 30.0
+# the measured time is printed (a few seconds on an idle machine).
+ENDS_WITHIN_S = 45.0
 
 
 def processes_under(prefix: Path) -> list[int]:
@@ -71,6 +71,9 @@ def test_an_interrupted_run_ends_soon_leaving_nothing_behind(
         shutil.copytree(source, apps / source.name)
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={tmp_path}"]
     argv += ["--posthog-verify", "--posthog-app", f"{apps}/*/", "-q"]
+    # hypothesis's plugin imports all of hypothesis in its terminal summary
+    # (seconds under load): not the harness's time to measure.
+    argv += ["-p", "no:hypothesispytest"]
     argv += ["-n", workers] if workers else ["-p", "no:xdist"]
     env = {**os.environ, "TMPDIR": str(short_tmp)}
     env.pop("PYTEST_XDIST_WORKER", None)
@@ -94,4 +97,23 @@ def test_an_interrupted_run_ends_soon_leaving_nothing_behind(
     # Workers finish their own cleanup as they exit: allow them a moment.
     assert _wait_for(lambda: not processes_under(short_tmp), 10.0), processes_under(short_tmp)
     assert _wait_for(lambda: not list(short_tmp.glob("**/posthog-verify-*")), 10.0)
+    assert not list(short_tmp.glob("phv-mock-*"))
+
+
+def test_a_completed_run_leaves_no_app_process_and_no_workspace(
+    tmp_path: Path, short_tmp: Path
+) -> None:
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    shutil.copytree(APPS / "hostile" / "setsid_grandchild", apps / "setsid_grandchild")
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={tmp_path}"]
+    argv += ["--posthog-verify", "--posthog-app", f"{apps}/*/", "-q", "-p", "no:xdist"]
+    env = {**os.environ, "TMPDIR": str(short_tmp)}
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, timeout=300)
+    # It ran to the end (its verdicts are other tests' business).
+    assert done.returncode in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), done.stdout
+    assert "passed" in done.stdout.decode()
+    # The grandchild escaped its process group, yet nothing is left.
+    assert processes_under(short_tmp) == []
+    assert not list(short_tmp.glob("**/posthog-verify-*"))
     assert not list(short_tmp.glob("phv-mock-*"))
