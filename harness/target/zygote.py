@@ -90,9 +90,11 @@ def _reap(ctl_out: int, children: dict[int, str]) -> None:
             return
         if pid == 0:
             return
-        cwd = children.pop(pid, None)
-        if cwd is not None:
-            _send(ctl_out, {"exit": pid, "code": _exit_code(status)})
+        if pid not in children:
+            continue  # an orphan ended (see _end_orphans)
+        cwd = children.pop(pid)
+        _send(ctl_out, {"exit": pid, "code": _exit_code(status)})
+        if cwd:  # a sandboxed app ("") has a PID namespace: nothing of it is left
             _end_orphans(children, cwd)
 
 
@@ -143,7 +145,7 @@ def _fork(request: dict[str, t.Any]) -> int:
 def _loop(ctl_in: int, ctl_out: int, wake_r: int) -> dict[str, t.Any] | None:
     """Serve requests until stdin closes (None); in a forked child, return its
     request. No try/finally here: a child must leave this frame untouched."""
-    children: dict[int, str] = {}  # pid -> its workspace
+    children: dict[int, str] = {}  # pid -> its workspace ("" when sandboxed)
     buffer = b""
     while True:
         readable, _, _ = select.select([ctl_in, wake_r], [], [])
@@ -169,7 +171,7 @@ def _loop(ctl_in: int, ctl_out: int, wake_r: int) -> dict[str, t.Any] | None:
                 continue
             if pid == 0:
                 return request
-            children[pid] = request["cwd"]
+            children[pid] = "" if request.get("sandbox") is not None else request["cwd"]
             _send(ctl_out, {"id": request["id"], "pid": pid})
 
 
