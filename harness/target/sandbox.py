@@ -71,6 +71,7 @@ _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 _TAIL_CHARS = 4000
 _PARENT_POLL_S = 0.5
 _PROBE_TIMEOUT_S = 30.0
+_SAVED_PYTHONPATH = "POSTHOG_VERIFY_SANDBOX_PYTHONPATH"
 
 
 class SandboxError(OSError):
@@ -415,18 +416,23 @@ def run_sandboxed(
     """Run one command (an app's set-up, e.g. ``flask db upgrade``) under the
     same isolation as the app: no network but loopback, and nothing it starts
     outlives it. Under the guard-only fallback it runs as a plain child in a
-    session of its own, whose group is killed at the end.
+    session of its own, whose group is killed at the end (there, a
+    ``setsid()`` grandchild or a connection out is not stopped). ``env`` is
+    the command's whole environment, passed as is.
 
     :param log_path: receives its stdout and stderr, interleaved.
     :returns: ``(exit_code, output_tail)``; ``exit_code`` is None when it was
         killed at ``timeout_s`` (negative for a signal, like Popen).
     """
     command = list(argv)
+    env = dict(env)
     if isolation() == NAMESPACES:
         command = launcher_command(argv, None, listen=False)
-    env = dict(env)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        # The launcher needs the harness importable; the command gets its own
+        # PYTHONPATH back before it runs (see main()).
+        env[_SAVED_PYTHONPATH] = env.get("PYTHONPATH", "")
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     with Path(log_path).open("wb") as log:
         proc = subprocess.Popen(
             command,
@@ -471,6 +477,11 @@ def main(argv: list[str] | None = None) -> int:
         return 125
     if fd is not None:
         command += ["--listen-fd", str(fd)]
+    saved = os.environ.pop(_SAVED_PYTHONPATH, None)
+    if saved is not None:
+        os.environ["PYTHONPATH"] = saved
+        if not saved:
+            del os.environ["PYTHONPATH"]
     try:
         os.execvp(command[0], command)
     except OSError as exc:

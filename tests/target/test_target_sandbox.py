@@ -327,3 +327,13 @@ def test_the_fallback_says_what_it_cannot_stop(world: World) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@needs_namespaces
+def test_run_sandboxed_gives_the_command_its_own_environment(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"APP_SETTING": "x1"}
+    code = "import os; print(os.environ.get('PYTHONPATH'), os.environ['APP_SETTING'])"
+    exit_code, tail = sandbox.run_sandboxed(
+        [sys.executable, "-c", code], tmp_path, env, 10.0, tmp_path / "log"
+    )
+    assert (exit_code, tail) == (0, "None x1\n")
