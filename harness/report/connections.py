@@ -21,9 +21,6 @@ if t.TYPE_CHECKING:
 #: Entries a report keeps per app; the rest is counted, not listed.
 MAX_ENTRIES = 50
 _KEY = ("host", "port", "protocol", "outcome", "via", "boot")
-# An app answered by the mock at the host it was given is the expected path,
-# not news; everything else is named in the summary line.
-_QUIET = frozenset({"mock"})
 
 
 def merge_connections(attempts: t.Iterable[ConnectionAttempt]) -> list[dict[str, t.Any]]:
@@ -63,17 +60,18 @@ def _describe(entry: t.Mapping[str, t.Any]) -> str:
 
 
 def connection_line(app: AppReport) -> str | None:
-    """``app: tried ...`` naming every attempt not answered by the mock, or None."""
-    shown = [e for e in app.connections if e.get("outcome") not in _QUIET]
-    if not shown:
+    """``app: tried ...`` naming every distinct attempt, or None for none.
+
+    A ``mock`` outcome is always news: only a request the guard redirected
+    (to a host other than the injected one) gets it.
+    """
+    if not app.connections:
         return None
-    redirected = sum(e.get("count", 1) for e in app.connections if e.get("outcome") == "mock")
-    tail = f"; {redirected} redirected to the mock" if redirected else ""
-    return f"{app.app}: tried {', '.join(_describe(e) for e in shown)}{tail}"
+    return f"{app.app}: tried {', '.join(_describe(e) for e in app.connections)}"
 
 
 def sandbox_lines(apps: t.Sequence[AppReport]) -> list[str]:
-    """The isolation line, then a line per app that tried anything but the mock."""
+    """The isolation line, then a line per app that tried to connect anywhere."""
     if not apps or not any(app.isolation or app.connections for app in apps):
         return []
     lines = [isolation_line(apps)]

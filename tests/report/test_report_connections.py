@@ -53,18 +53,21 @@ def test_terminal_and_markdown_name_the_isolation_and_every_attempt_but_the_mock
     apps = [
         _app("hostile", "in-process guard only (...)", ATTEMPTS),
         _app("quiet", "network+pid namespaces", ATTEMPTS[2:3]),
+        _app("silent", "network+pid namespaces", ()),
     ]
     lines = summary_lines(apps, width=200)
-    assert "isolation: in-process guard only (...) (1 app); network+pid namespaces (1 app)" in lines
+    modes = "in-process guard only (...) (1 app); network+pid namespaces (2 apps)"
+    assert f"isolation: {modes}" in lines
     (hostile,) = [line for line in lines if line.startswith("hostile: tried")]
     assert hostile == (
-        "hostile: tried 203.0.113.9:80/tcp unreachable x2, python -c .../process unseen; "
-        "1 redirected to the mock"
+        "hostile: tried 203.0.113.9:80/tcp unreachable x2, "
+        "us.i.posthog.com:443/https mock (no-env boot), python -c .../process unseen"
     )
-    assert not any(line.startswith("quiet: tried") for line in lines)
+    assert "quiet: tried us.i.posthog.com:443/https mock (no-env boot)" in lines
+    assert not any(line.startswith("silent: tried") for line in lines)
     markdown = markdown_summary(build_report(apps, versions=VERSIONS))
     assert "203.0.113.9:80/tcp unreachable x2" in markdown
-    assert "network+pid namespaces (1 app)" in markdown
+    assert "network+pid namespaces (2 apps)" in markdown
 
 
 def test_json_round_trip_keeps_isolation_and_connections_and_fits_the_schema() -> None:
