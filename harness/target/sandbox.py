@@ -63,6 +63,7 @@ _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
@@ -71,6 +72,7 @@ _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 _TAIL_CHARS = 4000
 _PARENT_POLL_S = 0.5
 _PROBE_TIMEOUT_S = 30.0
+_CONTAIN_GRACE_S = 5.0
 _SAVED_PYTHONPATH = "POSTHOG_VERIFY_SANDBOX_PYTHONPATH"
 
 
@@ -336,6 +338,50 @@ def _relay_listener(mock: MockRoute | None) -> socket.socket | None:
     return relay
 
 
+def contain() -> None:
+    """The fallback's containment, for a command run without namespaces:
+    this process becomes a child subreaper and supervises a fork of itself,
+    which returns (to exec the command). When that ends, whatever it left
+    (re-parented here, ``setsid()`` or not) is killed before this process
+    exits the way the command did. Never returns in the supervisor."""
+    _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    app = os.fork()
+    if app == 0:
+        for sig in _FORWARDED:
+            signal.signal(sig, signal.SIG_DFL)
+        return
+    try:
+        for sig in _FORWARDED:
+            signal.signal(sig, _forwarder(app))
+        # SIGUSR1: the deadline passed; end the command, then its leftovers.
+        signal.signal(signal.SIGUSR1, lambda signum, frame: os.kill(app, signal.SIGKILL))
+        status = _reap_until(app)
+        _end_children()
+    except BaseException as exc:  # never fall back into the caller's frames
+        print(f"posthog-verify sandbox supervisor: {exc!r}", file=sys.stderr, flush=True)
+        os._exit(1)
+    _exit_as(status)
+
+
+def _reap_until(app: int) -> int:
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == app:
+            return status
+
+
+def _end_children() -> None:
+    """SIGKILL and reap every child until none is left (orphans keep arriving
+    while their parents die)."""
+    while children := children_of(os.getpid()):
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(child, 0)
+
+
 def _listening_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -387,9 +433,14 @@ def kill_tree(pid: int, timeout_s: float = 5.0) -> None:
 # -- the launcher and the set-up entry ---------------------------------------------
 
 
-def launcher_command(argv: t.Sequence[str], mock: MockRoute | None, *, listen: bool) -> list[str]:
-    """The command that runs ``argv`` sandboxed (see the module docstring)."""
+def launcher_command(
+    argv: t.Sequence[str], mock: MockRoute | None, *, listen: bool, contain_only: bool = False
+) -> list[str]:
+    """The command that runs ``argv`` sandboxed (see the module docstring);
+    ``contain_only``: no namespaces, only :func:`contain` (the fallback)."""
     command = [sys.executable, "-m", "harness.target.sandbox"]
+    if contain_only:
+        command.append("--contain-only")
     if mock is not None:
         command += ["--mock-port", str(mock.port), "--mock-unix", mock.unix_path]
     if listen:
@@ -415,24 +466,23 @@ def run_sandboxed(
 ) -> tuple[int | None, str]:
     """Run one command (an app's set-up, e.g. ``flask db upgrade``) under the
     same isolation as the app: no network but loopback, and nothing it starts
-    outlives it. Under the guard-only fallback it runs as a plain child in a
-    session of its own, whose group is killed at the end (there, a
-    ``setsid()`` grandchild or a connection out is not stopped). ``env`` is
-    the command's whole environment, passed as is.
+    outlives it. Under the guard-only fallback it runs under a subreaper
+    (:func:`contain`), so what it starts still ends with it, but its
+    connections out are not stopped. ``env`` is the command's whole
+    environment, passed as is.
 
     :param log_path: receives its stdout and stderr, interleaved.
     :returns: ``(exit_code, output_tail)``; ``exit_code`` is None when it was
         killed at ``timeout_s`` (negative for a signal, like Popen).
     """
-    command = list(argv)
     env = dict(env)
-    if isolation() == NAMESPACES:
-        command = launcher_command(argv, None, listen=False)
-        # The launcher needs the harness importable; the command gets its own
-        # PYTHONPATH back before it runs (see main()).
-        env[_SAVED_PYTHONPATH] = env.get("PYTHONPATH", "")
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    isolated = isolation() == NAMESPACES
+    command = launcher_command(argv, None, listen=False, contain_only=not isolated)
+    # The launcher needs the harness importable; the command gets its own
+    # PYTHONPATH back before it runs (see main()).
+    env[_SAVED_PYTHONPATH] = env.get("PYTHONPATH", "")
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     with Path(log_path).open("wb") as log:
         proc = subprocess.Popen(
             command,
@@ -448,6 +498,11 @@ def run_sandboxed(
         code = proc.wait(timeout_s)
     except subprocess.TimeoutExpired:
         code = None
+        if not isolated:  # let the subreaper end what the command left
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGUSR1)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(_CONTAIN_GRACE_S)
     kill_tree(proc.pid)
     proc.wait()
     return code, _tail(Path(log_path))
@@ -461,6 +516,7 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--mock-port", type=int)
     parser.add_argument("--mock-unix")
     parser.add_argument("--listen", action="store_true")
+    parser.add_argument("--contain-only", action="store_true")
     return parser.parse_args(argv[:split]), argv[split + 1 :]
 
 
@@ -471,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("python -m harness.target.sandbox: no command after --")
     mock = MockRoute(args.mock_port, args.mock_unix) if args.mock_port else None
     try:
-        fd = enter(mock, listen=args.listen)
+        fd = None if args.contain_only else enter(mock, listen=args.listen)
+        if args.contain_only:
+            contain()
     except SandboxError as exc:
         print(f"posthog-verify sandbox: {exc}", file=sys.stderr)
         return 125

@@ -108,12 +108,33 @@ def test_run_sandboxed_under_the_fallback_still_ends_its_group(
     monkeypatch.setenv(sandbox.ISOLATION_ENV, "guard")
     work = tmp_path / "cwd"
     work.mkdir()
-    code = "import subprocess, signal, sys\nsubprocess.Popen(['sleep', '60'])\nsignal.pause()\n"
-    exit_code, _ = sandbox.run_sandboxed(
-        [sys.executable, "-c", code], work, dict(os.environ), 1.0, tmp_path / "log"
+    code = (
+        "import subprocess, signal, sys\n"
+        "subprocess.Popen(['sleep', '60'])\n"
+        "subprocess.Popen(['sleep', '61'], start_new_session=True)\n"
+        "print('spawned', flush=True)\n"
+        "signal.pause()\n"
+    )
+    exit_code, tail = sandbox.run_sandboxed(
+        [sys.executable, "-c", code], work, dict(os.environ), 1.5, tmp_path / "log"
     )
     assert exit_code is None
-    assert processes_under(work) == []
+    assert "spawned" in tail
+    assert processes_under(work) == []  # the setsid one included: a subreaper ended it
+
+
+def test_run_sandboxed_under_the_fallback_reports_the_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(sandbox.ISOLATION_ENV, "guard")
+    exit_code, tail = sandbox.run_sandboxed(
+        [sys.executable, "-c", "print('done'); raise SystemExit(3)"],
+        tmp_path,
+        dict(os.environ),
+        10.0,
+        tmp_path / "log",
+    )
+    assert (exit_code, tail) == (3, "done\n")
 
 
 def test_isolation_can_be_forced_to_the_guard_and_rejects_nonsense(
