@@ -214,6 +214,7 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             timeouts=options.timeouts,
             isolate=isolated == NAMESPACES,
             mock=_route(mock),
+            contain=isolated != NAMESPACES,
         )
         with process:
             run = _drive_and_stop(run, process, mock, subject.manifest, options, identity)
@@ -333,6 +334,7 @@ def _boot_without_env(
             timeouts=options.timeouts,
             isolate=isolated == NAMESPACES,
             mock=_route(mock),
+            contain=isolated != NAMESPACES,
         )
         with process:
             boot = _serve_root(process, unset, options)

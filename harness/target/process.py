@@ -146,6 +146,9 @@ class AppProcess:
     :param log_path: the JSON-lines observation log the child appends to.
     :param isolate: run it in namespaces of its own (see the module docstring).
     :param mock: where the mock URL leads from inside those namespaces.
+    :param contain: without namespaces, still end what it leaves behind: a
+        spawned child runs under a subreaper supervisor
+        (:func:`harness.target.sandbox.contain`); a forked one has the zygote.
     """
 
     def __init__(
@@ -160,6 +163,7 @@ class AppProcess:
         timeouts: Timeouts = Timeouts(),  # frozen: sharing the default is safe
         isolate: bool = False,
         mock: MockRoute | None = None,
+        contain: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self.target = target
@@ -170,6 +174,7 @@ class AppProcess:
         self.timeouts = timeouts
         self.isolate = isolate
         self.mock = mock
+        self.contain = contain
         stem = self.log_path.stem
         self.stdout_path = self.workdir.parent / f"{stem}.stdout.log"
         self.stderr_path = self.workdir.parent / f"{stem}.stderr.log"
@@ -244,6 +249,8 @@ class AppProcess:
         command = self.command()
         if self.isolate:
             command = launcher_command(command, self.mock, listen=True)
+        elif self.contain:
+            command = launcher_command(command, None, listen=False, contain_only=True)
         with self.stderr_path.open("wb") as stderr:
             self._proc = subprocess.Popen(
                 command,

@@ -358,3 +358,32 @@ def test_run_sandboxed_gives_the_command_its_own_environment(tmp_path: Path) -> 
         [sys.executable, "-c", code], tmp_path, env, 10.0, tmp_path / "log"
     )
     assert (exit_code, tail) == (0, "None x1\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["werkzeug", "gunicorn"])
+def test_the_fallback_still_ends_a_setsid_grandchild(
+    monkeypatch: pytest.MonkeyPatch, server: str
+) -> None:
+    from harness.verify import Options
+    from harness.verify import verify_app
+
+    monkeypatch.setenv(sandbox.ISOLATION_ENV, "guard")
+    workdir = Path(tempfile.mkdtemp(prefix="phv-fb-"))
+    try:
+        run = verify_app(
+            HOSTILE / "setsid_grandchild",
+            name="setsid_grandchild",
+            options=Options(server=server, workdir=workdir),
+        )
+        assert run.isolation == GUARD_ONLY
+        assert run.boot_failure is None
+        assert run.process is not None
+        assert run.process.stop_signal == "SIGTERM"
+        assert processes_under(workdir) == []
+        assert list(workdir.iterdir()) == []
+    finally:
+        for pid in processes_under(workdir):  # only when the test failed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(workdir, ignore_errors=True)
