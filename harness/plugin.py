@@ -215,6 +215,7 @@ def pytest_configure(config: pytest.Config) -> None:
         entries, options, concurrency=settings.concurrency.value, base=base, selection=selection
     )
     config.stash[session_key] = verify
+    config.pluginmanager.register(_Interrupter(verify), "posthog-verify-interrupter")
     config.pluginmanager.register(_Gatherer(verify), "posthog-verify-gatherer")
     from harness.condense import ErrorCondenser
 
@@ -290,6 +291,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"timeout {settings.timeout.value:g}s (from {settings.timeout.source})",
         f"posthog-verify: python {python} (from {settings.python.source}), "
         f"install {settings.install.value} (from {settings.install.source})",
+        _isolation_header(),
     ]
     if settings.env_file.value is not None:
         env_file = shown_path(Path(settings.env_file.value), base)
@@ -305,6 +307,15 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
             "write --posthog-app=PATH (with '=') to keep the rootdir where you run from"
         )
     return lines
+
+
+def _isolation_header() -> str:
+    from harness.target.sandbox import isolation
+
+    try:
+        return f"posthog-verify: isolation {isolation()}"
+    except ValueError as exc:  # a bad POSTHOG_VERIFY_ISOLATION: verify_app raises it too
+        return f"posthog-verify: isolation unknown: {exc}"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -342,6 +353,28 @@ def pytest_terminal_summary(terminalreporter: t.Any, config: pytest.Config) -> N
     installs = install_summary(app.facts.get("environment") for app in apps)
     if installs is not None:
         terminalreporter.write_line(installs)
+
+
+class _Interrupter:
+    """Ctrl-C or SIGTERM (see :mod:`harness.target.interrupt`) ends every app
+    at once, so the run stops within seconds with its workspaces removed."""
+
+    def __init__(self, verify: VerifySession) -> None:
+        from harness.target import interrupt
+
+        self.verify = verify
+        self._interrupt = interrupt
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        worker = hasattr(config, "workerinput")
+        controller = not worker and getattr(config.option, "dist", "no") != "no"
+        self._interrupt.arm(worker=worker, controller=controller)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.verify.interrupt()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._interrupt.disarm()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

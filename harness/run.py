@@ -20,6 +20,7 @@ import typing as t
 
 from harness.capture.records import CapturedEvent
 from harness.capture.records import CapturedRequest
+from harness.target.runtime import CLIENT_ADDRESS
 
 #: The step name of the login the driver performs when a signup leaves the new
 #: user logged out (kind ``login``); identify_on_signup looks past it.
@@ -64,13 +65,6 @@ class AppRef:
     root: str
     target: str = ""
     found_by: str = ""
-
-
-#: The client address the app sees (``REMOTE_ADDR``) under the harness's
-#: servers and test client: TEST-NET-2 (RFC 5737), never a real client, and
-#: apart from the ``X-Forwarded-For`` canary (TEST-NET-3). App code that copies
-#: ``request.remote_addr`` into an event copies this.
-CLIENT_ADDRESS = "198.51.100.47"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -384,8 +378,15 @@ class ConnectionAttempt:
 
     :param outcome: ``"mock"`` (answered by the harness's mock), ``"refused"``
         (refused by the in-process guard) or ``"unreachable"`` (no route: the
-        kernel's isolation).
-    :param via: what saw it, e.g. ``"guard"`` (the in-process recorder).
+        kernel's isolation). For ``protocol`` ``"process"`` (a process the
+        app started; ``host`` is its command line): ``"contained"`` (it runs
+        in the app's namespaces) or ``"unseen"`` (the guard alone cannot see
+        or stop its traffic).
+    :param protocol: ``"tcp"``, ``"udp"``, ``"dns"``, ``"http"``/``"https"``
+        (seen by the ``requests``/``httpx`` guard), ``"process"``.
+    :param via: what saw it: ``"requests"``/``"httpx"``/``"socket"`` (the
+        guard's patches) or ``"audit"`` (its audit hook).
+    :param boot: ``"main"``, or ``"no_env"`` for the boot without PostHog variables.
     """
 
     host: str
@@ -394,6 +395,7 @@ class ConnectionAttempt:
     outcome: str
     step: int | None = None
     via: str = "guard"
+    boot: str = "main"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,12 +30,12 @@ import types
 import typing as t
 from pathlib import Path
 
-from harness.run import CLIENT_ADDRESS
 from harness.target.failures import missing_settings
 from harness.target.instrument import MOCK_URL_ENV
 from harness.target.instrument import FileSink
 from harness.target.instrument import Instrumentation
 from harness.target.instrument import PosthogVerifyProbeError
+from harness.target.runtime import CLIENT_ADDRESS
 from harness.target.runtime import missing_sdk_module
 from harness.target.runtime import package_versions
 from harness.target.runtime import runtime_record
@@ -245,12 +245,20 @@ def announce_ready(url: str, instrumentation: Instrumentation) -> None:
         hook(url)
 
 
-def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> None:
+def serve_werkzeug(
+    app: Flask, host: str, instrumentation: Instrumentation, listen_fd: int | None = None
+) -> None:
     """Serve until SIGTERM/SIGINT; the handler only starts a thread, because
-    ``shutdown()`` waits for ``serve_forever`` running on this very thread."""
+    ``shutdown()`` waits for ``serve_forever`` running on this very thread.
+
+    :param listen_fd: a socket bound and listening already (made outside the
+        app's network namespace, see :mod:`harness.target.sandbox`).
+    """
     from werkzeug.serving import make_server
 
-    server = make_server(host, 0, app, threaded=True)
+    server = make_server(host, 0, app, threaded=True, fd=listen_fd)
+    if listen_fd is not None:
+        os.close(listen_fd)  # werkzeug serves a duplicate of it
 
     def on_signal(signum: int, frame: t.Any) -> None:
         name = signal.Signals(signum).name
@@ -261,7 +269,7 @@ def serve_werkzeug(app: Flask, host: str, instrumentation: Instrumentation) -> N
     for sig in (signal.SIGTERM, signal.SIGINT):
         if signal.getsignal(sig) is _stop_during_boot:
             signal.signal(sig, on_signal)
-    announce_ready(f"http://{host}:{server.server_port}", instrumentation)
+    announce_ready(f"http://{host}:{server.socket.getsockname()[1]}", instrumentation)
     try:
         # socketserver notices shutdown() only between polls (0.5 s by default):
         # a short interval keeps the stop from waiting on the loop.
@@ -292,8 +300,9 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
         host, port = worker.sockets[0].getsockname()[:2]
         announce_ready(f"http://{host}:{port}", instrumentation)
 
+    bind = f"fd://{args.listen_fd}" if args.listen_fd is not None else f"{args.host}:0"
     options = {
-        "bind": f"{args.host}:0",
+        "bind": bind,
         "workers": args.workers,
         "worker_class": args.worker_class,
         "threads": args.threads,
@@ -336,6 +345,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-class", default="gthread", help="gunicorn only")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn only")
     parser.add_argument("--preload", action="store_true", help="gunicorn only")
+    parser.add_argument(
+        "--listen-fd", type=int, default=None, help="serve on this listening socket (sandbox)"
+    )
     return parser.parse_args(argv)
 
 
@@ -361,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     except BootFailed as failed:
         instrumentation.emit("boot_failure", **failed.fields)
         return BOOT_FAILURE_EXIT
-    serve_werkzeug(app, args.host, instrumentation)
+    serve_werkzeug(app, args.host, instrumentation, args.listen_fd)
     return 0
 
 

@@ -30,6 +30,7 @@ from harness.report import AppReport
 from harness.report.facts import run_facts
 from harness.report.facts import runtime_versions
 from harness.selection import Selection
+from harness.target.process import interrupt_all
 from harness.target.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
@@ -240,6 +241,12 @@ class VerifySession:
                 )
             )
         return reports
+
+    def interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: end every app now, so each verification still
+        running unwinds (workspace removed) at once; start no other."""
+        interrupt_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

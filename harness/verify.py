@@ -62,6 +62,9 @@ from harness.target.process import BootError
 from harness.target.process import Timeouts
 from harness.target.production import read_serving
 from harness.target.production import server_args
+from harness.target.sandbox import NAMESPACES
+from harness.target.sandbox import MockRoute
+from harness.target.sandbox import isolation
 from harness.target.setup import DEFAULT_TIMEOUT_S
 from harness.target.workspace import DEFAULT_LIMIT_BYTES
 from harness.target.workspace import WorkspaceTooLarge
@@ -69,6 +72,7 @@ from harness.target.workspace import clone
 from harness.target.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
+    from harness.run import ConnectionAttempt
     from harness.run import Exchange
     from harness.run import ProcessOutcome
     from harness.run import StaticFacts
@@ -282,19 +286,24 @@ def app_python(subject: Subject, options: Options) -> Choice:
 
 
 def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
+    isolated = isolation()
     store = CaptureStore(budget_bytes=options.mock_budget_bytes)
-    with CaptureServer(store) as mock, concurrent.futures.ThreadPoolExecutor(1) as side:
+    with (
+        CaptureServer(store, unix_socket=isolated == NAMESPACES) as mock,
+        concurrent.futures.ThreadPoolExecutor(1) as side,
+    ):
         run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
         workspace, spare = workspaces(Path(subject.app.root), tmp, options.workspace_limit_bytes)
-        no_env = side.submit(_boot_without_env, subject, env, options, tmp, spare)
+        no_env = side.submit(_boot_without_env, subject, env, options, tmp, spare, isolated)
         assert run.canaries is not None
         probe = run.canaries.probe
-        run = dataclasses.replace(run, workspace=str(workspace.resolve()))
+        run = dataclasses.replace(run, workspace=str(workspace.resolve()), isolation=isolated)
         app_env = base_environ(options.environ) | app_settings(subject, options, workspace)
         app_env |= env | {"POSTHOG_VERIFY_MOCK_URL": mock.url}
         run, app_env = set_up(run, subject, options, workspace, app_env)
         if run.boot_failure is not None:  # the app's set-up failed: nothing to boot
-            return dataclasses.replace(run, no_env_boot=no_env.result())
+            no_env_boot, no_env_connections = no_env.result()
+            return dataclasses.replace(run, no_env_boot=no_env_boot, connections=no_env_connections)
         process = AppProcess(
             workspace,
             subject.location.target,
@@ -305,17 +314,27 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
             timeouts=options.timeouts,
             python=options.python,
             server_args=options.server_args,
+            isolate=isolated == NAMESPACES,
+            mock=_route(mock),
+            contain=isolated != NAMESPACES,
         )
         with process:
             run = _drive_and_stop(run, process, mock, subject.manifest, options, identity)
         errors = tuple(str(e) for e in mock.store.handler_errors)
+        no_env_boot, no_env_connections = no_env.result()
         return dataclasses.replace(
             run,
             requests=tuple(mock.store.requests()),
             events=tuple(mock.store.events()),
             harness_errors=run.harness_errors + errors + over_budget(mock.store),
-            no_env_boot=no_env.result(),
+            no_env_boot=no_env_boot,
+            connections=process.records().connections + no_env_connections,
         )
+
+
+def _route(mock: CaptureServer) -> MockRoute | None:
+    """Where the mock URL leads from inside an app's network namespace."""
+    return None if mock.unix_path is None else MockRoute(mock.port, mock.unix_path)
 
 
 # Checks that read what the app sent (the events): past the mock's budget they
@@ -355,7 +374,8 @@ def set_up(
     run: Run, subject: Subject, options: Options, workspace: Path, env: dict[str, str]
 ) -> tuple[Run, dict[str, str]]:
     """The app's set-up in ``workspace`` (:mod:`harness.target.setup`): the Run
-    records it (and a failure); the env gains the app's import root."""
+    records it (and a failure); the env gains the app's import root. The
+    commands run under the app's own isolation, as its boots do."""
     records, failure, env = setup.prepare(
         Path(subject.app.root),
         subject.manifest,
@@ -363,6 +383,7 @@ def set_up(
         workspace,
         env,
         timeout_s=options.setup_timeout_s,
+        runner=setup.sandboxed_runner(workspace.parent),
     )
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
 
@@ -491,42 +512,64 @@ def workspaces(app_root: Path, tmp: Path, limit_bytes: int) -> tuple[Path, Path]
 
 
 def _boot_without_env(
-    subject: Subject, injected: dict[str, str], options: Options, tmp: Path, workspace: Path
-) -> NoEnvBoot:
-    """Boot the second workspace with every PostHog variable unset and ask for ``/``."""
+    subject: Subject,
+    injected: dict[str, str],
+    options: Options,
+    tmp: Path,
+    workspace: Path,
+    isolated: str,
+) -> tuple[NoEnvBoot, tuple[ConnectionAttempt, ...]]:
+    """Boot the second workspace with every PostHog variable unset and ask for ``/``.
+
+    It runs under the same isolation and guard as the main boot, with a mock
+    of its own (its batches, if any, are not the main run's evidence), so a
+    host the app hardcodes is answered here too, never by the real PostHog.
+    """
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
     env = base_environ(options.environ) | app_settings(subject, options, workspace)
     env = {k: v for k, v in env.items() if k not in unset and not k.upper().startswith("POSTHOG")}
     # The same set-up as the main boot; a failure here shows in the boot that follows.
     _, env = set_up(Run(app=subject.app), subject, options, workspace, env)
-    process = AppProcess(
-        workspace,
-        subject.location.target,
-        env,
-        tmp / "noenv.log",
-        server=options.server,
-        probe_token="noenv",
-        timeouts=options.timeouts,
-        python=options.python,
-        server_args=options.server_args,
+    with CaptureServer(unix_socket=isolated == NAMESPACES) as mock:
+        process = AppProcess(
+            workspace,
+            subject.location.target,
+            env | {"POSTHOG_VERIFY_MOCK_URL": mock.url},
+            tmp / "noenv.log",
+            server=options.server,
+            probe_token="noenv",
+            timeouts=options.timeouts,
+            python=options.python,
+            server_args=options.server_args,
+            isolate=isolated == NAMESPACES,
+            mock=_route(mock),
+            contain=isolated != NAMESPACES,
+        )
+        with process:
+            boot = _serve_root(process, unset, options)
+    connections = tuple(
+        dataclasses.replace(c, boot="no_env") for c in process.records().connections
     )
-    with process:
-        try:
-            base_url = process.start()
-        except BootError as exc:
-            return NoEnvBoot(served=False, status=None, unset=unset, failure=exc.failure)
-        transport = HttpTransport(base_url)
-        try:
-            status: int | None = transport.request(
-                "GET", "/", headers={}, timeout=options.timeouts.request_s
-            ).status
-        except TransportError as exc:
-            status, cause = None, str(exc)
-        else:
-            cause = ""
-        finally:
-            transport.close()
-        outcome = process.stop()
+    return boot, connections
+
+
+def _serve_root(process: AppProcess, unset: tuple[str, ...], options: Options) -> NoEnvBoot:
+    try:
+        base_url = process.start()
+    except BootError as exc:
+        return NoEnvBoot(served=False, status=None, unset=unset, failure=exc.failure)
+    transport = HttpTransport(base_url)
+    try:
+        status: int | None = transport.request(
+            "GET", "/", headers={}, timeout=options.timeouts.request_s
+        ).status
+    except TransportError as exc:
+        status, cause = None, str(exc)
+    else:
+        cause = ""
+    finally:
+        transport.close()
+    outcome = process.stop()
     if status is None:
         failure = BootFailure(
             Phase.BOOT, f"GET / got no answer: {cause}", detail=outcome.stderr_tail

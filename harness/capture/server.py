@@ -21,13 +21,17 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import shutil
 import socket
+import socketserver
 import sys
+import tempfile
 import threading
 import time
 import types
 import typing as t
 import urllib.parse
+from pathlib import Path
 
 from harness.capture.faults import Faults
 from harness.capture.store import CaptureStore
@@ -41,12 +45,31 @@ class CaptureServer:
 
     :param read_timeout: seconds a connection may sit idle (or stall inside a
         body) before the server closes it.
+    :param unix_socket: also listen on a Unix socket in a private temporary
+        folder (``unix_path``), removed on :meth:`stop`.
     """
 
-    def __init__(self, store: CaptureStore | None = None, *, read_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: CaptureStore | None = None,
+        *,
+        read_timeout: float = 10.0,
+        unix_socket: bool = False,
+    ) -> None:
         self.store = store if store is not None else CaptureStore()
         self._httpd = _HTTPServer(self.store, read_timeout)
         self._thread: threading.Thread | None = None
+        self._unix: _UnixHTTPServer | None = None
+        self._unix_thread: threading.Thread | None = None
+        if unix_socket:
+            # Short, private and ours: a Unix socket path is limited to ~107 bytes.
+            folder = tempfile.mkdtemp(prefix="phv-mock-")
+            self._unix = _UnixHTTPServer(self.store, read_timeout, str(Path(folder) / "mock"))
+
+    @property
+    def unix_path(self) -> str | None:
+        """The Unix socket's path, when the server listens on one."""
+        return None if self._unix is None else str(self._unix.server_address)
 
     @property
     def faults(self) -> Faults:
@@ -70,6 +93,14 @@ class CaptureServer:
             daemon=True,
         )
         self._thread.start()
+        if self._unix is not None:
+            self._unix_thread = threading.Thread(
+                target=self._unix.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="posthog-verify-mock-unix",
+                daemon=True,
+            )
+            self._unix_thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -84,6 +115,21 @@ class CaptureServer:
         self._httpd.server_close()
         for thread in self._httpd.handler_threads():
             thread.join(max(0.0, deadline - time.monotonic()))
+        if self._unix is not None:
+            self._stop_unix(deadline)
+
+    def _stop_unix(self, deadline: float) -> None:
+        assert self._unix is not None
+        self._unix.stopping.set()
+        if self._unix_thread is not None:
+            self._unix.shutdown()
+            self._unix_thread.join(max(0.0, deadline - time.monotonic()))
+            self._unix_thread = None
+        self._unix.close_connections()
+        self._unix.server_close()
+        for thread in self._unix.handler_threads():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        shutil.rmtree(Path(str(self._unix.server_address)).parent, ignore_errors=True)
 
     def __enter__(self) -> CaptureServer:
         return self.start()
@@ -97,18 +143,25 @@ class CaptureServer:
         self.stop()
 
 
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # stop() joins with a deadline instead
-    request_queue_size = 128
+class _Tracking:
+    """What the handler needs of its server, on TCP and on a Unix socket alike."""
 
-    def __init__(self, store: CaptureStore, read_timeout: float) -> None:
+    store: CaptureStore
+    read_timeout: float
+    stopping: threading.Event
+    server_address: t.Any
+
+    def _init_tracking(self, store: CaptureStore, read_timeout: float) -> None:
         self.store = store
         self.read_timeout = read_timeout
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._conns: dict[socket.socket, threading.Thread] = {}
-        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def host_fallback(self) -> str:
+        """The Host to assume when a request names none."""
+        address = self.server_address
+        return f"127.0.0.1:{address[1]}" if isinstance(address, tuple) else "localhost"
 
     def track(self, conn: socket.socket, active: bool) -> None:
         with self._lock:
@@ -135,6 +188,26 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
             self.store.record_error(exc)
 
 
+class _HTTPServer(_Tracking, http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() joins with a deadline instead
+    request_queue_size = 128
+
+    def __init__(self, store: CaptureStore, read_timeout: float) -> None:
+        self._init_tracking(store, read_timeout)
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _UnixHTTPServer(_Tracking, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+
+    def __init__(self, store: CaptureStore, read_timeout: float, path: str) -> None:
+        self._init_tracking(store, read_timeout)
+        super().__init__(path, _Handler)
+
+
 class _BadRequest(Exception):
     """A request the server could read only in part; the message is the reason."""
 
@@ -147,7 +220,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Answer unparseable garbage with a status line, not as HTTP/0.9 (bare body).
     default_request_version = "HTTP/1.0"
-    server: _HTTPServer
+    server: _HTTPServer | _UnixHTTPServer
 
     def setup(self) -> None:
         # typeshed declares ``timeout`` a ClassVar, but StreamRequestHandler.setup()
@@ -215,7 +288,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _target(self) -> tuple[str, str, str, str]:
         """Scheme, host, path, query; an absolute-form target (a proxy
         request) names its own host."""
-        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+        host = self.headers.get("Host") or self.server.host_fallback()
         if self.path.startswith(("http://", "https://")):
             parts = urllib.parse.urlsplit(self.path)
             return parts.scheme, parts.netloc or host, parts.path or "/", parts.query

@@ -18,17 +18,17 @@ import platform
 import re
 import typing as t
 
+from harness.report.connections import NOT_RECORDED
+from harness.report.connections import merge_connections
 from harness.scenario.outcomes import EXPECTED_TO_RAISE
 from harness.scenario.outcomes import step_failed
 
 if t.TYPE_CHECKING:
-    from harness.run import ConnectionAttempt
     from harness.run import Exchange
     from harness.run import Run
     from harness.run import SetupCommand
 
 TAIL_CHARS = 600  # a set-up command's output, a traceback tail
-MAX_CONNECTIONS = 50
 #: Where :func:`runtime_versions` reads its versions, said in the report.
 VERSIONS_SOURCE = "pytest process (the app's child process runs the same interpreter)"
 
@@ -54,6 +54,7 @@ def run_facts(run: Run, *, versions: t.Mapping[str, str] | None = None) -> dict[
         shown_versions, source = dict(run.versions), "the app's process"
     else:
         shown_versions, source = dict(versions or {}), VERSIONS_SOURCE
+    connections = merge_connections(run.connections)
     return {
         "discovery": {
             "target": run.app.target,
@@ -64,9 +65,9 @@ def run_facts(run: Run, *, versions: t.Mapping[str, str] | None = None) -> dict[
         "mode": run.mode,
         "steps": [_step(exchange) for exchange in run.exchanges],
         "steps_skipped": dict(run.steps_skipped),
-        "isolation": run.isolation or "not recorded",
-        "connections": [_connection(c) for c in run.connections[:MAX_CONNECTIONS]],
-        "connections_left_out": max(len(run.connections) - MAX_CONNECTIONS, 0),
+        "isolation": run.isolation or NOT_RECORDED,
+        "connections": connections,
+        "connections_left_out": len(run.connections) - sum(c["count"] for c in connections),
         "versions": shown_versions,
         "versions_source": source,
     }
@@ -149,15 +150,4 @@ def _setup(command: SetupCommand) -> dict[str, t.Any]:
         "exit_code": command.exit_code,
         "duration_s": round(command.duration_s, 3),
         "output_tail": command.output_tail[-TAIL_CHARS:],
-    }
-
-
-def _connection(attempt: ConnectionAttempt) -> dict[str, t.Any]:
-    return {
-        "host": attempt.host,
-        "port": attempt.port,
-        "protocol": attempt.protocol,
-        "outcome": attempt.outcome,
-        "step": attempt.step,
-        "via": attempt.via,
     }

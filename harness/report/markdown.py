@@ -16,6 +16,7 @@ import json
 import re
 import typing as t
 
+from harness.report.connections import sandbox_lines
 from harness.report.grading import Severity
 from harness.report.grading import error_groups
 from harness.report.grading import ranked
@@ -110,6 +111,7 @@ def _head(report: t.Mapping[str, t.Any], totals: Totals) -> list[str]:
         f"{score.passed} of {plural(score.applicable, 'applicable check')} passed · "
         f"{score.warned} warned · {score.skipped} skipped · {plural(score.errors, 'error')}"
     )
+    sandbox = [_text(line) for line in sandbox_lines(apps_of(report))]
     return [
         f"## posthog-verify: {overall.apps_passed} of {plural(overall.apps, 'app')} {verb}",
         "",
@@ -117,6 +119,8 @@ def _head(report: t.Mapping[str, t.Any], totals: Totals) -> list[str]:
         "",
         _provenance(report),
         "",
+        *(f"{line}  " for line in sandbox),
+        *([""] if sandbox else []),
     ]
 
 

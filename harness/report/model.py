@@ -133,6 +133,9 @@ class AppReport:
         set); build with :meth:`from_results` to have it computed.
     :param error: why the harness could not judge the app at all (nothing
         found, a hang), when that is known at the app's level.
+    :param isolation: the isolation its processes ran under (``Run.isolation``).
+    :param connections: the connections it tried, merged
+        (:func:`harness.report.connections.merge_connections`).
     """
 
     app: str

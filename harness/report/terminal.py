@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
+from harness.report.connections import sandbox_lines
 from harness.report.grading import error_groups
 from harness.report.grading import ranked
 from harness.report.model import AppReport
@@ -65,6 +66,7 @@ def summary_lines(apps: t.Sequence[AppReport], *, width: int = 100) -> list[str]
     key = "  ".join(f"{glyph} {status.value}" for status, glyph in GLYPHS.items())
     lines.append(truncate(f"{key}  {NOT_RUN} not run", width))
     lines.extend(truncate(line, width) for line in _sentences(Totals.of(apps)))
+    lines.extend(truncate(line, width) for line in sandbox_lines(apps))
     if findings:
         lines.append("")
         lines.extend(findings)

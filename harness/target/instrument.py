@@ -268,7 +268,7 @@ class Instrumentation:
         if self.mock_url:
             from harness.target.outbound import NetworkGuard
 
-            self._guard = NetworkGuard(self.mock_url, self.emit)
+            self._guard = NetworkGuard(self.mock_url, self.emit, step=lambda: self.step)
             self._guard.install()
 
     def uninstall(self) -> None:

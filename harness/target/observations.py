@@ -19,6 +19,7 @@ from harness.run import AtexitRegistration
 from harness.run import BootFailure
 from harness.run import CaptureCall
 from harness.run import ClientConstruction
+from harness.run import ConnectionAttempt
 from harness.run import EnqueuedMessage
 from harness.run import Phase
 from harness.run import SourceLocation
@@ -61,6 +62,7 @@ class Observations:
     probe_failed: str | None = None
     probe_entered: tuple[int, ...] = ()
     outbound: tuple[OutboundRequest, ...] = ()
+    connections: tuple[ConnectionAttempt, ...] = ()
     boot_failure: BootFailure | None = None
     imported: bool = False
     ready_url: str | None = None
@@ -106,6 +108,7 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         "call": [],
         "enqueue": [],
         "outbound": [],
+        "connection": [],
     }
     classes = {
         "client": ClientConstruction,
@@ -113,6 +116,7 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         "call": CaptureCall,
         "enqueue": EnqueuedMessage,
         "outbound": OutboundRequest,
+        "connection": ConnectionAttempt,
     }
     scalars: dict[str, t.Any] = {}
     errors: dict[int, StepFailure] = {}
@@ -157,6 +161,7 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
         outbound=tuple(lists["outbound"]),
         request_errors=errors,
         unfinished=tuple(sorted(step for step, count in open_steps.items() if count > 0)),
+        connections=tuple(lists["connection"]),
         **scalars,
     )
 

@@ -6,7 +6,17 @@ PostHog-shaped or its host is a PostHog host, with the original host in the
 ``X-Posthog-Verify-Original-Host`` header, or refused with a
 ``ConnectionError``. Under that, a socket guard refuses any connection to a
 non-loopback address, whatever library made it. Each redirect or refusal is
-reported through ``emit("outbound", ...)``::
+reported through ``emit("outbound", ...)``, and every attempt, whatever made
+it, through ``emit("connection", ...)`` (a :class:`harness.run.ConnectionAttempt`).
+
+Under that, an audit hook (:func:`sys.addaudithook`, which the app cannot
+remove) sees what no patch can: ``_socket`` used directly, UDP ``sendto``,
+DNS lookups, a session with its own adapter, subprocesses. Inside the
+sandbox's network namespace (:mod:`harness.target.sandbox`: only ``lo``) it
+only records, and the kernel answers "unreachable"; without it (the
+fallback), it also refuses every non-loopback connection and lookup. A
+subprocess it can only record: under the fallback, nothing stops what that
+process does::
 
     guard = NetworkGuard("http://127.0.0.1:8123", instrumentation.emit)
     guard.install()
@@ -17,11 +27,14 @@ reported through ``emit("outbound", ...)``::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import ipaddress
 import re
 import socket
+import sys
+import threading
 import typing as t
 import urllib.parse
 
@@ -36,6 +49,21 @@ _POSTHOG_PATH = re.compile(
     r"|api/feature_flag|api/projects|api/surveys|api/early_access_features)(/|$)"
 )
 _POSTHOG_HOST = re.compile(r"(^|\.)posthog\.com$")
+_SOCKET_EVENTS = frozenset({"socket.connect", "socket.sendto"})
+_DNS_EVENTS = frozenset({"socket.getaddrinfo", "socket.gethostbyname"})
+_PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.posix_spawn", "os.exec"})
+_AUDITED = _SOCKET_EVENTS | _DNS_EVENTS | _PROCESS_EVENTS
+# Libraries whose own subprocesses are no evidence about the app.
+_QUIET_STARTERS = frozenset({"posthog", "distro", "platform"})
+
+
+def only_loopback() -> bool:
+    """True inside a network namespace whose only interface is ``lo`` (the
+    sandbox): there the kernel has no route off the machine."""
+    try:
+        return [name for _, name in socket.if_nameindex()] == ["lo"]
+    except OSError:
+        return False
 
 
 def is_posthog_shaped(url: str) -> bool:
@@ -65,22 +93,104 @@ class NetworkGuard:
 
     :param mock_url: ``http://127.0.0.1:PORT``, the only outside-process target.
     :param emit: ``emit(kind, **fields)``, the instrumentation's recorder.
+    :param step: the scenario step being served, for the records.
+    :param kernel_isolated: the kernel already blocks every route off the
+        machine, so the audit hook records without refusing; default: ask
+        the kernel (:func:`only_loopback`).
     """
 
-    def __init__(self, mock_url: str, emit: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        mock_url: str,
+        emit: Callable[..., None],
+        *,
+        step: Callable[[], int | None] = lambda: None,
+        kernel_isolated: bool | None = None,
+    ) -> None:
         self.mock = urllib.parse.urlsplit(mock_url)
         self.emit = emit
+        self.step = step
+        self.kernel_isolated = only_loopback() if kernel_isolated is None else kernel_isolated
         self._patches: list[tuple[t.Any, str, t.Any]] = []
+        self._active = False
+        self._busy = threading.local()
 
     def install(self) -> None:
         self._patch_requests()
         self._patch_httpx()
         self._patch_socket()
+        self._active = True
+        sys.addaudithook(self._audit)
 
     def uninstall(self) -> None:
+        """Undo the patches; the audit hook cannot be removed, it goes inert."""
+        self._active = False
         while self._patches:
             owner, name, original = self._patches.pop()
             setattr(owner, name, original)
+
+    def connection(
+        self, host: str, port: int | None, protocol: str, outcome: str, via: str
+    ) -> None:
+        """Record one attempt (a :class:`harness.run.ConnectionAttempt`)."""
+        fields = {"host": host, "port": port, "protocol": protocol, "outcome": outcome}
+        self.emit("connection", **fields, step=self.step(), via=via)
+
+    def _audit(self, event: str, args: tuple[t.Any, ...]) -> None:
+        if event not in _AUDITED or not self._active or getattr(self._busy, "on", False):
+            return
+        self._busy.on = True
+        try:
+            if event in _SOCKET_EVENTS:
+                self._audit_socket(event, args[0], args[1])
+            elif event in _DNS_EVENTS:
+                self._audit_lookup(args[0], args[1] if len(args) > 1 else None)
+            else:
+                self._audit_process(event, args)
+        finally:
+            self._busy.on = False
+
+    def _audit_socket(self, event: str, sock: t.Any, address: t.Any) -> None:
+        family = getattr(sock, "family", None)
+        if family not in (socket.AF_INET, socket.AF_INET6) or is_loopback(address):
+            return
+        host, port = (str(address[0]), int(address[1])) if len(address) >= 2 else ("?", None)
+        udp = getattr(sock, "type", None) == socket.SOCK_DGRAM
+        protocol = "udp" if udp or event == "socket.sendto" else "tcp"
+        if self.kernel_isolated:
+            self.connection(host, port, protocol, "unreachable", "audit")
+            return
+        self.connection(host, port, protocol, "refused", "audit")
+        text = f"posthog-verify refused a connection to non-loopback {address!r}"
+        raise ConnectionRefusedError(errno.ECONNREFUSED, text)
+
+    def _audit_lookup(self, host: t.Any, port: t.Any) -> None:
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        if not isinstance(host, str) or not host or is_loopback((host, 0)):
+            return
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(host.split("%")[0])
+            return  # a literal address: no lookup; its connect is what counts
+        number = port if isinstance(port, int) else None
+        if self.kernel_isolated:
+            self.connection(host, number, "dns", "unreachable", "audit")
+            return
+        self.connection(host, number, "dns", "refused", "audit")
+        raise socket.gaierror(socket.EAI_NONAME, f"posthog-verify refused a lookup of {host!r}")
+
+    def _audit_process(self, event: str, args: tuple[t.Any, ...]) -> None:
+        """A process the app starts: its traffic is beyond this hook. The
+        SDK's own (``distro`` runs ``lsb_release`` for ``$os_version``) are
+        not the app's doing and are left out."""
+        if _started_by_library():
+            return
+        command = args[1] if event in ("subprocess.Popen", "os.exec", "os.posix_spawn") else args
+        if isinstance(command, str | bytes):
+            command = [command]
+        text = " ".join(str(part) for part in (command or ()))[:200]
+        outcome = "contained" if self.kernel_isolated else "unseen"
+        self.connection(text or str(args[0]), None, "process", outcome, "audit")
 
     def _patch(self, owner: t.Any, name: str, replacement: t.Any) -> None:
         self._patches.append((owner, name, getattr(owner, name)))
@@ -92,12 +202,15 @@ class NetworkGuard:
         parts = urllib.parse.urlsplit(url)
         if (parts.hostname, parts.port) == (self.mock.hostname, self.mock.port):
             return url, ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         if not is_posthog_shaped(url):
             reason = "not a PostHog request: posthog-verify lets nothing leave the machine"
             self.emit("outbound", action="refused", url=url, via=via, reason=reason)
+            self.connection(parts.hostname or "", port, parts.scheme, "refused", via)
             return None, parts.netloc
         new = parts._replace(scheme=self.mock.scheme, netloc=self.mock.netloc)
         self.emit("outbound", action="redirected", url=url, via=via, original_host=parts.netloc)
+        self.connection(parts.hostname or "", port, parts.scheme, "mock", via)
         return urllib.parse.urlunsplit(new), parts.netloc
 
     def _patch_requests(self) -> None:
@@ -166,6 +279,8 @@ class NetworkGuard:
 
         def refuse(address: t.Any) -> OSError:
             guard.emit("outbound", action="refused", url=repr(address), via="socket")
+            host, port = _host_port(address)
+            guard.connection(host, port, "tcp", "refused", "socket")
             text = f"posthog-verify refused a connection to non-loopback {address!r}"
             return ConnectionRefusedError(errno.ECONNREFUSED, text)
 
@@ -189,3 +304,22 @@ class NetworkGuard:
         self._patch(socket.socket, "connect", guarded_connect)
         self._patch(socket.socket, "connect_ex", guarded_connect_ex)
         self._patch(socket, "create_connection", guarded_create_connection)
+
+
+def _host_port(address: t.Any) -> tuple[str, int | None]:
+    if isinstance(address, tuple) and len(address) >= 2:
+        port = address[1] if isinstance(address[1], int) else None
+        return str(address[0]), port
+    return repr(address), None
+
+
+def _started_by_library() -> bool:
+    frame = sys._getframe(2)
+    for _ in range(40):
+        if frame is None:
+            return False
+        name = str(frame.f_globals.get("__name__", ""))
+        if name.split(".")[0] in _QUIET_STARTERS:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False

@@ -14,6 +14,11 @@ Children are forked from a pre-imported zygote (:mod:`harness.target.zygote`)
 where ``os.fork`` exists, else spawned; ``POSTHOG_VERIFY_LAUNCHER=spawn|fork``
 picks explicitly. gunicorn is always spawned: its arbiter forks workers and
 owns the signals, which a forked child's state would only complicate.
+
+With ``isolate=True`` the child runs in network and PID namespaces of its own
+(:mod:`harness.target.sandbox`): its listening socket is bound before the
+switch, and ``mock`` names the loopback port and Unix socket that lead to the
+mock from inside.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from harness.target.interpreter import is_default
 from harness.target.interpreter import zygote_for
 from harness.target.observations import Observations
 from harness.target.observations import read_log
+from harness.target.sandbox import MockRoute
+from harness.target.sandbox import kill_tree
+from harness.target.sandbox import launcher_command
 from harness.target.zygote import ForkedChild
 from harness.target.zygote import ZygoteUnavailable
 from harness.target.zygote import shared_zygote
@@ -60,6 +68,35 @@ class Timeouts:
     boot_s: float = 10.0
     request_s: float = 5.0
     stop_s: float = 10.0
+
+
+class Interrupted(Exception):
+    """The run was interrupted (Ctrl-C, SIGTERM): no app starts any more."""
+
+
+# Every app process that may still run, so an interrupt can end them all at
+# once (:func:`interrupt_all`) instead of waiting on each one's deadlines.
+_live: set[AppProcess] = set()
+_live_lock = threading.Lock()
+_interrupted = threading.Event()
+
+
+def interrupt_all() -> None:
+    """End every app process of this pytest process now, and refuse new ones.
+
+    Called on Ctrl-C or SIGTERM: each verification still running then finds
+    its app dead at once and unwinds (its workspace removed) within seconds.
+    """
+    _interrupted.set()
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        proc.kill_now()
+
+
+def reset_interrupt() -> None:
+    """Accept new apps again (tests; a pytest process is interrupted once)."""
+    _interrupted.clear()
 
 
 class BootError(Exception):
@@ -113,6 +150,11 @@ class AppProcess:
     :param python: the app's interpreter (``--posthog-python``); None is
         pytest's own. Each interpreter has its own zygote
         (:func:`~harness.target.interpreter.zygote_for`).
+    :param isolate: run it in namespaces of its own (see the module docstring).
+    :param mock: where the mock URL leads from inside those namespaces.
+    :param contain: without namespaces, still end what it leaves behind: a
+        spawned child runs under a subreaper supervisor
+        (:func:`harness.target.sandbox.contain`); a forked one has the zygote.
     """
 
     def __init__(
@@ -127,6 +169,9 @@ class AppProcess:
         timeouts: Timeouts = Timeouts(),  # frozen: sharing the default is safe
         python: str | None = None,
         server_args: tuple[str, ...] = (),
+        isolate: bool = False,
+        mock: MockRoute | None = None,
+        contain: bool = False,
     ) -> None:
         self.python = python or sys.executable
         self.server_args = server_args  # --workers N ... (harness.target.production)
@@ -137,6 +182,9 @@ class AppProcess:
         self.server = server
         self.probe_token = probe_token
         self.timeouts = timeouts
+        self.isolate = isolate
+        self.mock = mock
+        self.contain = contain
         stem = self.log_path.stem
         self.stdout_path = self.workdir.parent / f"{stem}.stdout.log"
         self.stderr_path = self.workdir.parent / f"{stem}.stderr.log"
@@ -169,14 +217,22 @@ class AppProcess:
     def start(self) -> str:
         """Launch the child and wait, up to ``timeouts.boot_s``, for its READY
         line. :raises BootError: it exited or hung first (then it is killed)."""
+        if _interrupted.is_set():
+            raise Interrupted("the run was interrupted: no app starts any more")
         started = time.monotonic()
+        with _live_lock:
+            _live.add(self)
         child = self._fork() if wanted_launcher(self.server) == "fork" else None
         if child is not None:
             self.launcher, self._proc = "fork", child
+            if _interrupted.is_set():  # it came after the interrupt's sweep
+                self.kill_now()
             self.url = child.wait_ready(self.timeouts.boot_s)
         else:
             self.launcher = "spawn"
             self._spawn()
+            if _interrupted.is_set():  # it came after the interrupt's sweep
+                self.kill_now()
             self._ready.wait(self.timeouts.boot_s)
         if self.url is None:
             raise self._boot_error()
@@ -189,18 +245,26 @@ class AppProcess:
         if zygote is None:
             return None
         argv = self.command()[3:]
+        sandbox = None
+        if self.isolate:
+            sandbox = {"port": self.mock.port, "unix": self.mock.unix_path} if self.mock else {}
         try:
             return zygote.spawn(
-                argv, self.workdir, self._child_env(), self.stdout_path, self.stderr_path
+                argv, self.workdir, self._child_env(), self.stdout_path, self.stderr_path, sandbox
             )
         except ZygoteUnavailable as exc:
             logger.warning("posthog-verify: spawning %s instead of forking: %s", self.target, exc)
             return None
 
     def _spawn(self) -> None:
+        command = self.command()
+        if self.isolate:
+            command = launcher_command(command, self.mock, listen=True)
+        elif self.contain:
+            command = launcher_command(command, None, listen=False, contain_only=True)
         with self.stderr_path.open("wb") as stderr:
             self._proc = subprocess.Popen(
-                self.command(),
+                command,
                 cwd=self.workdir,
                 env=self._child_env(),
                 stdin=subprocess.DEVNULL,
@@ -284,16 +348,24 @@ class AppProcess:
             label = f"SIGKILL after {sig.name} timeout ({self.timeouts.stop_s:g} s)"
         return self._finish(label, time.monotonic() - started)
 
+    def kill_now(self) -> None:
+        """SIGKILL its whole tree now (any thread); the thread that owns it
+        sees it dead and finishes as usual."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            kill_tree(proc.pid)
+
     def _kill(self) -> None:
         assert self._proc is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        kill_tree(self._proc.pid)
         self._proc.wait()
 
     def _finish(self, stop_signal: str | None, duration: float | None) -> ProcessOutcome:
         """Reap the child, kill whatever is left of its group, build the outcome."""
         assert self._proc is not None
         exit_code = self._proc.wait()
+        with _live_lock:
+            _live.discard(self)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)  # stray grandchildren
         if self._reader is not None:

@@ -53,6 +53,11 @@ FLASK_INTEGRATION_SINCE = (7, 66, 0)
 #: whatever is still queued behind it.
 EXIT_BUDGET_SINCE = (7, 39, 0)
 
+#: The address every request reaches the app from (a documentation-range
+#: canary, TEST-NET-2): an app that copies ``request.remote_addr`` into events
+#: leaks it where the checks can see it. Here because the app side sets it.
+CLIENT_ADDRESS = "198.51.100.47"
+
 
 def parse_version(text: str) -> tuple[int, ...]:
     """The leading numeric release of a version string: ``"7.66.0rc1"`` -> (7, 66, 0)."""

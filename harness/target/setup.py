@@ -35,6 +35,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import itertools
 import os
 import re
 import shlex
@@ -97,6 +98,25 @@ class Runner(t.Protocol):
     def __call__(
         self, argv: t.Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float
     ) -> CommandResult: ...
+
+
+def sandboxed_runner(log_dir: Path) -> Runner:
+    """A :class:`Runner` that runs each command under the app's own isolation
+    (:func:`harness.target.sandbox.run_sandboxed`: loopback only, and nothing it
+    starts outlives it), its output logged in ``log_dir``."""
+    from harness.target.sandbox import run_sandboxed
+
+    count = itertools.count()
+
+    def run(
+        argv: t.Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float
+    ) -> CommandResult:
+        started = time.monotonic()
+        log = log_dir / f"setup-{next(count)}.log"
+        code, tail = run_sandboxed(argv, cwd, env, timeout_s, log)
+        return CommandResult(code, tail, time.monotonic() - started)
+
+    return run
 
 
 def run_command(

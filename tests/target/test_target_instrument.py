@@ -202,10 +202,21 @@ def test_network_guard_redirects_posthog_and_refuses_the_rest() -> None:
         assert response.status_code == 200
         (flags,) = mock.store.requests()
         assert (flags.path, flags.original_host) == ("/flags/", "eu.i.posthog.com")
-    actions = [(fields["action"], fields["via"]) for _, fields in records]
+    actions = [(fields["action"], fields["via"]) for kind, fields in records if kind == "outbound"]
     assert actions == [
         ("redirected", "requests"),
         ("refused", "requests"),
         ("refused", "socket"),
         ("refused", "socket"),
+    ]
+    attempts = [
+        (f["host"], f["port"], f["protocol"], f["outcome"], f["via"])
+        for kind, f in records
+        if kind == "connection"
+    ]
+    assert attempts == [
+        ("eu.i.posthog.com", 443, "https", "mock", "requests"),
+        ("example.com", 443, "https", "refused", "requests"),
+        ("203.0.113.9", 80, "tcp", "refused", "socket"),
+        ("203.0.113.9", 80, "tcp", "refused", "socket"),
     ]
