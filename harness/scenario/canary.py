@@ -28,7 +28,7 @@ Why each shape:
   ``is_global`` is False for it, so a check must find this canary by value, not
   by the "public IP" detector.
 - password: random and strong (upper, lower, digit, symbol) so strength rules pass.
-- the client address (``REMOTE_ADDR``) is :data:`harness.run.CLIENT_ADDRESS`,
+- the client address (``REMOTE_ADDR``) is :data:`harness.target.runtime.CLIENT_ADDRESS`,
   set by the harness's server and test client, not made here.
 - a manifest's literal field values (``company = "Acme Widgets 42"``) are typed
   as they are; :func:`typed_values` keeps those distinctive enough to search for.

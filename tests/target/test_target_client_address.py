@@ -8,9 +8,9 @@ import ipaddress
 from flask import Flask
 from flask import request
 
-from harness.run import CLIENT_ADDRESS
 from harness.scenario.canary import make_canaries
 from harness.serve import with_client_address
+from harness.target.runtime import CLIENT_ADDRESS
 
 
 def test_every_request_comes_from_the_client_address() -> None:
