@@ -44,11 +44,15 @@ if t.TYPE_CHECKING:
 #: The modules the app's interpreter imports; nothing else of ``harness``.
 APP_SIDE_MODULES = (
     "harness",
+    "harness.environ",
     "harness.serve",
     "harness.target",
+    "harness.target.failures",
     "harness.target.instrument",
     "harness.target.outbound",
     "harness.target.runtime",
+    "harness.target.sandbox",
+    "harness.target.setup_guard",
     "harness.target.zygote",
 )
 
@@ -99,7 +103,7 @@ def app_side_root() -> Path:
     race (a symlink is renamed into place)."""
     package = Path(harness.__file__).resolve().parent
     digest = hashlib.sha256(str(package).encode()).hexdigest()[:12]
-    root = Path(tempfile.gettempdir()) / f"posthog-verify-appside-{os.getuid()}-{digest}"
+    root = Path(tempfile.gettempdir()) / f"pv-appside-{os.getuid()}-{digest}"
     link = root / "harness"
     if link.is_symlink() and link.resolve() == package:
         return root

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from harness.checks import CHECK_IDS
+from target_apps.materialize import materialize
+from target_apps.materialize import names
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTATIONS = tomllib.loads((ROOT / "target_apps" / "expectations.toml").read_text())["apps"]
@@ -46,15 +48,38 @@ ON_POSTHOG_6: dict[tuple[str, str], tuple[str, str, str]] = {
     **{("correct_flask_integration", check): _NO_FLASK_INTEGRATION for check in CHECK_IDS},
 }
 
+#: Apps added to the corpus after this combination was characterised, not yet
+#: judged by hand on it: most call APIs posthog 6.0.0 lacks (``new_context(client=)``,
+#: ``evaluate_flags``, ``before_send``) or packages the environment does not have
+#: (Flask-SQLAlchemy), so their verdicts there differ for reasons of their own.
+#: They still run (so a crash of the harness on them shows); only their verdicts
+#: are not compared.
+NOT_CHARACTERISED = frozenset(
+    {
+        "broken_flag_email_id",
+        "broken_module_capture",
+        "broken_refused_at_stop",
+        "correct_before_send_scrub",
+        "integration_teardown_exit",
+        "login_on_landing",
+        "setup_migrations",
+        "signup_then_login",
+    }
+)
+JUDGED = sorted(set(EXPECTATIONS) - NOT_CHARACTERISED)
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def alt_report(alt_python: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
     out = tmp_path_factory.mktemp("alt") / "report.json"
+    corpus = tmp_path_factory.mktemp("alt-corpus")
+    for name in names():  # variants are patches: build every app, as the matrix does
+        materialize(name, corpus)
     command = [
         *(sys.executable, "-m", "pytest", "--posthog-verify"),
-        *("--posthog-app", "target_apps/*", f"--posthog-python={alt_python}"),
+        *("--posthog-app", f"{corpus}/*", f"--posthog-python={alt_python}"),
         *(f"--posthog-report={out}", "-p", "no:cacheprovider", "-q", "-n", "2"),
     ]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -69,7 +94,7 @@ def _verdict(report: dict[str, t.Any], app: str, check: str) -> dict[str, t.Any]
 
 @pytest.mark.parametrize(
     ("app", "check"),
-    [pytest.param(a, c, id=f"{a}::{c}") for a in sorted(EXPECTATIONS) for c in CHECK_IDS],
+    [pytest.param(a, c, id=f"{a}::{c}") for a in JUDGED for c in CHECK_IDS],
 )
 def test_verdict_on_the_second_combination(
     alt_report: dict[str, t.Any], app: str, check: str

@@ -9,7 +9,10 @@ from harness.report import markdown_summary
 from harness.report import summary_lines
 from harness.report.connections import MAX_ENTRIES
 from harness.report.connections import merge_connections
+from harness.report.facts import run_facts
+from harness.run import AppRef
 from harness.run import ConnectionAttempt
+from harness.run import Run
 from harness.verdict import Result
 from harness.verdict import Status
 
@@ -24,9 +27,8 @@ ATTEMPTS = (
 
 def _app(name: str, isolation: str, attempts: tuple[ConnectionAttempt, ...]) -> AppReport:
     checks = (Result("boots", Status.PASS, "GET / answered 200"),)
-    return AppReport.from_results(
-        name, f"apps/{name}", checks, isolation=isolation, connections=merge_connections(attempts)
-    )
+    run = Run(app=AppRef(name=name, root=f"apps/{name}"), isolation=isolation, connections=attempts)
+    return AppReport.from_results(name, f"apps/{name}", checks, facts=run_facts(run, versions={}))
 
 
 def test_attempts_merge_by_destination_and_outcome_with_counts_and_steps() -> None:
@@ -77,8 +79,8 @@ def test_json_round_trip_keeps_isolation_and_connections_and_fits_the_schema() -
     report = build_report([app], versions=VERSIONS)
     jsonschema.validate(report, load_schema())
     (again,) = [AppReport.from_dict(a) for a in report["apps"]]
-    assert again.isolation == "network+pid namespaces"
-    assert again.connections == app.connections
+    assert again.facts["isolation"] == "network+pid namespaces"
+    assert again.facts["connections"] == app.facts["connections"]
 
 
 def test_reports_without_sandbox_data_say_nothing_of_it() -> None:
