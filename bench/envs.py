@@ -100,8 +100,8 @@ def interpreters(tmp: Path, other: str) -> None:
 
 def gunicorn_boot(tmp: Path) -> None:
     """The boot alone (spawn to READY), werkzeug against gunicorn with 2 workers."""
-    from harness.target.process import AppProcess
-    from harness.target.workspace import fresh_copy
+    from harness.subject.process import AppProcess
+    from harness.subject.workspace import fresh_copy
 
     print("4. one boot of the reference app, spawn to ready (median of 3)")
     cases = (

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.target.workspace import SHARED_SUFFIXES
-from harness.target.workspace import clone
-from harness.target.workspace import fresh_copy
-from harness.target.workspace import on_disk
+from harness.subject.workspace import SHARED_SUFFIXES
+from harness.subject.workspace import clone
+from harness.subject.workspace import fresh_copy
+from harness.subject.workspace import on_disk
 
 ROOT = Path(__file__).resolve().parents[1]
 

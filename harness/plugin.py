@@ -187,7 +187,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.selection import Selection
     from harness.session import VerifySession
     from harness.session import select
-    from harness.target.process import Timeouts
+    from harness.subject.process import Timeouts
     from harness.verify import Options
 
     settings = settings_mod.resolve(config)
@@ -233,8 +233,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _env_file(path: Path | None) -> dict[str, str]:
     """The env file's settings; a bad file is a usage error naming the line."""
-    from harness.target.envfile import EnvFileError
-    from harness.target.envfile import load_env_file
+    from harness.subject.envfile import EnvFileError
+    from harness.subject.envfile import load_env_file
 
     if path is None:
         return {}
@@ -310,7 +310,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def _isolation_header() -> str:
-    from harness.target.sandbox import isolation
+    from harness.subject.sandbox import isolation
 
     try:
         return f"posthog-verify: isolation {isolation()}"
@@ -356,11 +356,11 @@ def pytest_terminal_summary(terminalreporter: t.Any, config: pytest.Config) -> N
 
 
 class _Interrupter:
-    """Ctrl-C or SIGTERM (see :mod:`harness.target.interrupt`) ends every app
+    """Ctrl-C or SIGTERM (see :mod:`harness.subject.interrupt`) ends every app
     at once, so the run stops within seconds with its workspaces removed."""
 
     def __init__(self, verify: VerifySession) -> None:
-        from harness.target import interrupt
+        from harness.subject import interrupt
 
         self.verify = verify
         self._interrupt = interrupt

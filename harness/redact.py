@@ -35,7 +35,7 @@ import re
 import typing as t
 import urllib.parse
 
-from harness.target.discovery import _dotenv as read_dotenv  # the one .env parser
+from harness.subject.discovery import _dotenv as read_dotenv  # the one .env parser
 from harness.verdict import Result
 
 if t.TYPE_CHECKING:

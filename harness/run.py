@@ -1,7 +1,7 @@
 """The Run record: everything one boot-and-drive of an app observed.
 
 A Run is the only thing checks read (see :mod:`harness.checks`). It is built by
-:mod:`harness.target` (boot, instrument, stop) and :mod:`harness.scenario`
+:mod:`harness.subject` (boot, instrument, stop) and :mod:`harness.scenario`
 (drive), and it is plain data: frozen dataclasses of strings, numbers, dicts
 and tuples, so a check can be unit-tested by constructing one by hand::
 
@@ -20,7 +20,7 @@ import typing as t
 
 from harness.capture.records import CapturedEvent
 from harness.capture.records import CapturedRequest
-from harness.target.runtime import CLIENT_ADDRESS
+from harness.subject.runtime import CLIENT_ADDRESS
 
 #: The step name of the login the driver performs when a signup leaves the new
 #: user logged out (kind ``login``); identify_on_signup looks past it.

@@ -1,12 +1,12 @@
 """The child-process entry that boots an app under judgement as a real server.
 
-Run by :class:`harness.target.process.AppProcess`, with the app's fresh
+Run by :class:`harness.subject.process.AppProcess`, with the app's fresh
 workspace as the working directory::
 
     python -m harness.serve --target app:create_app --log /tmp/run/log.jsonl \\
         --probe-token probe-123
 
-It installs the instrumentation (:mod:`harness.target.instrument`) before the
+It installs the instrumentation (:mod:`harness.subject.instrument`) before the
 app is imported, builds the app, adds the probe routes, binds 127.0.0.1 on a
 free port, prints exactly one ``POSTHOG_VERIFY_READY http://127.0.0.1:PORT``
 line, and serves until SIGTERM or SIGINT, which it turns into a clean
@@ -30,16 +30,16 @@ import types
 import typing as t
 from pathlib import Path
 
-from harness.target.failures import missing_settings
-from harness.target.instrument import MOCK_URL_ENV
-from harness.target.instrument import FileSink
-from harness.target.instrument import Instrumentation
-from harness.target.instrument import PosthogVerifyProbeError
-from harness.target.runtime import CLIENT_ADDRESS
-from harness.target.runtime import missing_sdk_module
-from harness.target.runtime import package_versions
-from harness.target.runtime import runtime_record
-from harness.target.runtime import unsupported
+from harness.subject.failures import missing_settings
+from harness.subject.instrument import MOCK_URL_ENV
+from harness.subject.instrument import FileSink
+from harness.subject.instrument import Instrumentation
+from harness.subject.instrument import PosthogVerifyProbeError
+from harness.subject.runtime import CLIENT_ADDRESS
+from harness.subject.runtime import missing_sdk_module
+from harness.subject.runtime import package_versions
+from harness.subject.runtime import runtime_record
+from harness.subject.runtime import unsupported
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,7 +50,7 @@ READY_PREFIX = "POSTHOG_VERIFY_READY"
 BOOT_FAILURE_EXIT = 3
 PROBE_PREFIX = "/__posthog_verify__"
 #: Called with the URL once the app serves, after the READY line: the zygote
-#: (:mod:`harness.target.zygote`) forwards it, as its children's stdout is a file.
+#: (:mod:`harness.subject.zygote`) forwards it, as its children's stdout is a file.
 READY_HOOKS: list[Callable[[str], None]] = []
 
 
@@ -252,7 +252,7 @@ def serve_werkzeug(
     ``shutdown()`` waits for ``serve_forever`` running on this very thread.
 
     :param listen_fd: a socket bound and listening already (made outside the
-        app's network namespace, see :mod:`harness.target.sandbox`).
+        app's network namespace, see :mod:`harness.subject.sandbox`).
     """
     from werkzeug.serving import make_server
 
@@ -284,7 +284,7 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
     whose interpreter exits cleanly on SIGTERM (arbiter -> worker SIGTERM ->
     worker ``sys.exit(0)``) and runs the app's atexit handlers. ``--workers``,
     ``--worker-class``, ``--threads`` and ``--preload`` serve it as its
-    repository says (:mod:`harness.target.production`); preloaded, the app is
+    repository says (:mod:`harness.subject.production`); preloaded, the app is
     built in the arbiter and its workers are forks of it. Never returns: the
     arbiter exits with its own status (3 when the worker failed to boot)."""
     from gunicorn.app.base import BaseApplication

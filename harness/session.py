@@ -30,8 +30,8 @@ from harness.report import AppReport
 from harness.report.facts import run_facts
 from harness.report.facts import runtime_versions
 from harness.selection import Selection
-from harness.target.process import interrupt_all
-from harness.target.process import warm_up
+from harness.subject.process import interrupt_all
+from harness.subject.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
 from harness.verify import Options

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness.capture.store import DEFAULT_BUDGET_BYTES
-from harness.target.workspace import DEFAULT_LIMIT_BYTES
+from harness.subject.workspace import DEFAULT_LIMIT_BYTES
 
 SERVERS = ("werkzeug", "gunicorn", "auto")
 
@@ -172,8 +172,8 @@ parse_setup_timeout = _as_option("--posthog-setup-timeout", _setup_timeout)
 
 def parse_python(text: str) -> str:
     """``--posthog-python`` type: an existing executable, made absolute."""
-    from harness.target.interpreter import InterpreterError
-    from harness.target.interpreter import resolve_python
+    from harness.subject.interpreter import InterpreterError
+    from harness.subject.interpreter import resolve_python
 
     try:
         return resolve_python(text, Path.cwd())

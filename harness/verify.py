@@ -48,28 +48,28 @@ from harness.scenario.outcomes import with_failures
 from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
-from harness.target import setup
-from harness.target.discovery import DiscoveryError
-from harness.target.discovery import discover
-from harness.target.interpreter import InterpreterError
-from harness.target.interpreter import resolve_python
-from harness.target.interpreter import seam_problem
-from harness.target.manifest import ManifestError
-from harness.target.manifest import load_manifest
-from harness.target.observations import identified_in
-from harness.target.process import AppProcess
-from harness.target.process import BootError
-from harness.target.process import Timeouts
-from harness.target.production import read_serving
-from harness.target.production import server_args
-from harness.target.sandbox import NAMESPACES
-from harness.target.sandbox import MockRoute
-from harness.target.sandbox import isolation
-from harness.target.setup import DEFAULT_TIMEOUT_S
-from harness.target.workspace import DEFAULT_LIMIT_BYTES
-from harness.target.workspace import WorkspaceTooLarge
-from harness.target.workspace import clone
-from harness.target.workspace import fresh_copy
+from harness.subject import setup
+from harness.subject.discovery import DiscoveryError
+from harness.subject.discovery import discover
+from harness.subject.interpreter import InterpreterError
+from harness.subject.interpreter import resolve_python
+from harness.subject.interpreter import seam_problem
+from harness.subject.manifest import ManifestError
+from harness.subject.manifest import load_manifest
+from harness.subject.observations import identified_in
+from harness.subject.process import AppProcess
+from harness.subject.process import BootError
+from harness.subject.process import Timeouts
+from harness.subject.production import read_serving
+from harness.subject.production import server_args
+from harness.subject.sandbox import NAMESPACES
+from harness.subject.sandbox import MockRoute
+from harness.subject.sandbox import isolation
+from harness.subject.setup import DEFAULT_TIMEOUT_S
+from harness.subject.workspace import DEFAULT_LIMIT_BYTES
+from harness.subject.workspace import WorkspaceTooLarge
+from harness.subject.workspace import clone
+from harness.subject.workspace import fresh_copy
 
 if t.TYPE_CHECKING:
     from harness.run import ConnectionAttempt
@@ -78,9 +78,9 @@ if t.TYPE_CHECKING:
     from harness.run import StaticFacts
     from harness.scenario import Identity
     from harness.scenario import Plan
-    from harness.target.discovery import AppLocation
-    from harness.target.manifest import Manifest
-    from harness.target.observations import Observations
+    from harness.subject.discovery import AppLocation
+    from harness.subject.manifest import Manifest
+    from harness.subject.observations import Observations
 
 # Names an app's PostHog setup commonly reads; the ones its source names are added.
 KEY_ENV_NAMES = (
@@ -373,7 +373,7 @@ def app_settings(subject: Subject, options: Options, workspace: Path) -> dict[st
 def set_up(
     run: Run, subject: Subject, options: Options, workspace: Path, env: dict[str, str]
 ) -> tuple[Run, dict[str, str]]:
-    """The app's set-up in ``workspace`` (:mod:`harness.target.setup`): the Run
+    """The app's set-up in ``workspace`` (:mod:`harness.subject.setup`): the Run
     records it (and a failure); the env gains the app's import root. The
     commands run under the app's own isolation, as its boots do."""
     records, failure, env = setup.prepare(
@@ -504,7 +504,7 @@ def workspaces(app_root: Path, tmp: Path, limit_bytes: int) -> tuple[Path, Path]
 
     One read of the user's tree and one size check: the clone is made before
     either boot writes anything, hard-linking code, templates and assets and
-    copying the rest (:func:`harness.target.workspace.clone`), so neither boot
+    copying the rest (:func:`harness.subject.workspace.clone`), so neither boot
     sees the other's databases. ``bench/workspace_copies.py`` measures it.
     """
     main = fresh_copy(app_root, tmp / "main", limit_bytes=limit_bytes)

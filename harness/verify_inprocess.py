@@ -49,19 +49,19 @@ from harness.scenario.outcomes import with_failures
 from harness.scenario.plan import plan_app
 from harness.serve import BootFailed
 from harness.serve import add_probe_routes
-from harness.target.inprocess import isolated_import
-from harness.target.instrument import MOCK_URL_ENV
-from harness.target.instrument import Instrumentation
-from harness.target.instrument import ListSink
-from harness.target.observations import boot_failure_from
-from harness.target.observations import identified_in
-from harness.target.observations import parse_records
-from harness.target.process import Timeouts
-from harness.target.setup import import_root_in
-from harness.target.setup import setup_commands
-from harness.target.workspace import DEFAULT_LIMIT_BYTES
-from harness.target.workspace import WorkspaceTooLarge
-from harness.target.workspace import fresh_copy
+from harness.subject.inprocess import isolated_import
+from harness.subject.instrument import MOCK_URL_ENV
+from harness.subject.instrument import Instrumentation
+from harness.subject.instrument import ListSink
+from harness.subject.observations import boot_failure_from
+from harness.subject.observations import identified_in
+from harness.subject.observations import parse_records
+from harness.subject.process import Timeouts
+from harness.subject.setup import import_root_in
+from harness.subject.setup import setup_commands
+from harness.subject.workspace import DEFAULT_LIMIT_BYTES
+from harness.subject.workspace import WorkspaceTooLarge
+from harness.subject.workspace import fresh_copy
 from harness.verify import Options
 from harness.verify import Subject
 from harness.verify import app_settings
@@ -79,8 +79,8 @@ if t.TYPE_CHECKING:
 
     from harness.capture.intercept import InProcessMock
     from harness.scenario import Identity
-    from harness.target.discovery import AppLocation
-    from harness.target.manifest import Manifest
+    from harness.subject.discovery import AppLocation
+    from harness.subject.manifest import Manifest
 
 MODE = "in_process"
 #: The host injected in process: never resolvable (``.invalid``, RFC 2606), and
@@ -105,7 +105,7 @@ def verify_in_process(
     :param scenario: the scenario's name (``scenarios/<name>.toml``).
     :param timeouts: only ``request_s`` is used: each test-client request's deadline.
     :param workspace_limit_bytes: what the copy may take on disk
-        (:func:`harness.target.workspace.fresh_copy`); past it, every check is ``error``.
+        (:func:`harness.subject.workspace.fresh_copy`); past it, every check is ``error``.
     """
     started = time.monotonic()
     subject = find(app_root, name)

@@ -53,7 +53,7 @@ The `setup_*`, `login_on_landing` and `src_layout_env` apps are whole apps in
 shapes of their own (what real apps need on a first run: their migrations, an
 init command, forms where no route name says so, a `src/` layout and a required
 setting); each says in `ground_truth` why the ground-truth driver does not
-drive it, and `tests/target/test_target_setup_apps.py` asserts their evidence.
+drive it, and `tests/subject/test_target_setup_apps.py` asserts their evidence.
 """
 
 

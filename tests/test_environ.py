@@ -22,7 +22,7 @@ import pytest
 from harness.environ import snapshot
 from harness.session import AppEntry
 from harness.session import VerifySession
-from harness.target.process import Timeouts
+from harness.subject.process import Timeouts
 from harness.verdict import Status
 from harness.verify import Options
 from harness.verify import base_environ

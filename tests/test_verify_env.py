@@ -10,7 +10,7 @@ import pytest
 
 from harness.environ import snapshot
 from harness.run import StaticFacts
-from harness.target.manifest import Manifest
+from harness.subject.manifest import Manifest
 from harness.verify import Options
 from harness.verify import Subject
 from harness.verify import app_settings
@@ -70,7 +70,7 @@ def test_app_settings_expand_workspace_and_the_manifest_wins(tmp_path: Path) -> 
 
 
 def test_flask_app_keeps_a_factorys_literal_arguments(tmp_path: Path) -> None:
-    from harness.target.setup import flask_app
+    from harness.subject.setup import flask_app
 
     (tmp_path / "app.py").write_text("def create_app(config):\n    pass\n")
     (tmp_path / ".flaskenv").write_text("FLASK_APP=app:create_app('production')\n")

@@ -23,7 +23,7 @@ from harness.checks._events import result
 from harness.checks._events import steps_by_uuid
 from harness.checks._events import unique_events
 from harness.checks.forks import forked_losses
-from harness.target.runtime import sdk_exit_flush
+from harness.subject.runtime import sdk_exit_flush
 from harness.verdict import Result
 from harness.verdict import Status
 

@@ -28,7 +28,7 @@ Why each shape:
   ``is_global`` is False for it, so a check must find this canary by value, not
   by the "public IP" detector.
 - password: random and strong (upper, lower, digit, symbol) so strength rules pass.
-- the client address (``REMOTE_ADDR``) is :data:`harness.target.runtime.CLIENT_ADDRESS`,
+- the client address (``REMOTE_ADDR``) is :data:`harness.subject.runtime.CLIENT_ADDRESS`,
   set by the harness's server and test client, not made here.
 - a manifest's literal field values (``company = "Acme Widgets 42"``) are typed
   as they are; :func:`typed_values` keeps those distinctive enough to search for.
@@ -46,7 +46,7 @@ import typing as t
 from harness.run import Canaries
 
 if t.TYPE_CHECKING:
-    from harness.target.manifest import Manifest
+    from harness.subject.manifest import Manifest
 
 _RUN_ID_LENGTH = 10
 _RUN_ID_RE = re.compile(r"^[a-z0-9]{4,32}$")

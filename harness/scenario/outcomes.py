@@ -18,12 +18,12 @@ import signal
 import typing as t
 
 from harness.run import StepFailure
-from harness.target.observations import PROBE_ERROR
+from harness.subject.observations import PROBE_ERROR
 
 if t.TYPE_CHECKING:
     from harness.run import Exchange
     from harness.run import ProcessOutcome
-    from harness.target.observations import Observations
+    from harness.subject.observations import Observations
 
 
 def exit_description(outcome: ProcessOutcome | None) -> str:

@@ -43,9 +43,9 @@ if t.TYPE_CHECKING:
     from harness.scenario.crawl import FoundForm
     from harness.scenario.load import Scenario
     from harness.scenario.load import Step
-    from harness.target.manifest import FormSpec
-    from harness.target.manifest import Manifest
-    from harness.target.manifest import StepSpec
+    from harness.subject.manifest import FormSpec
+    from harness.subject.manifest import Manifest
+    from harness.subject.manifest import StepSpec
 
 ROLE_WORDS: dict[str, frozenset[str]] = {
     "signup": frozenset({"signup", "register", "registration", "join", "createaccount"}),

@@ -22,7 +22,7 @@ import typing as t
 
 import requests
 
-from harness.target.runtime import CLIENT_ADDRESS
+from harness.subject.runtime import CLIENT_ADDRESS
 
 if t.TYPE_CHECKING:
     from flask import Flask

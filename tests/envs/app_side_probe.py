@@ -1,7 +1,7 @@
 """Run in the app's interpreter: import the app side with everything else blocked.
 
 Allowed: the standard library, the app side of ``harness``
-(:data:`harness.target.interpreter.APP_SIDE_MODULES`), flask, werkzeug,
+(:data:`harness.subject.interpreter.APP_SIDE_MODULES`), flask, werkzeug,
 posthog and what they require, and the app's own packages the instrumentation
 patches only when the app has them (python-dotenv, httpx: guarded imports). Anything else raises
 ImportError at import time. Prints the JSON list of what was refused and the
@@ -81,10 +81,10 @@ class Blocker(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, Blocker())
 import harness.serve  # noqa: E402, F401  (imported for its imports)
-from harness.target.instrument import Instrumentation  # noqa: E402
-from harness.target.instrument import ListSink  # noqa: E402
+from harness.subject.instrument import Instrumentation  # noqa: E402
+from harness.subject.instrument import ListSink  # noqa: E402
 
-importlib.import_module("harness.target.zygote")
+importlib.import_module("harness.subject.zygote")
 instrumentation = Instrumentation(
     Path(tempfile.mkdtemp()), ListSink(), mock_url="http://127.0.0.1:9"
 )

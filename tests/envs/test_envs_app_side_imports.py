@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.target.interpreter import APP_SIDE_MODULES
-from harness.target.interpreter import app_side_root
+from harness.subject.interpreter import APP_SIDE_MODULES
+from harness.subject.interpreter import app_side_root
 
 PROBE = Path(__file__).with_name("app_side_probe.py")
 
@@ -53,7 +53,7 @@ def test_the_app_side_root_holds_only_the_harness_package() -> None:
 
 def test_the_probe_catches_a_forbidden_import(tmp_path: Path) -> None:
     """The other way: a module the app side needs but may not import is refused."""
-    allowed = tuple(m for m in APP_SIDE_MODULES if m != "harness.target.runtime")
+    allowed = tuple(m for m in APP_SIDE_MODULES if m != "harness.subject.runtime")
     proc = _probe(sys.executable, allowed, tmp_path)
     assert proc.returncode != 0
-    assert "blocked for the app side: harness.target.runtime" in proc.stderr
+    assert "blocked for the app side: harness.subject.runtime" in proc.stderr

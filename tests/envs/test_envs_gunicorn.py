@@ -17,7 +17,7 @@ from envs_fixtures import ALT_REQUIREMENTS
 from envs_fixtures import build
 
 from harness.checks import run_checks
-from harness.target.process import Timeouts
+from harness.subject.process import Timeouts
 from harness.verdict import Result
 from harness.verdict import Status
 from harness.verify import Options

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from harness.checks import run_checks
-from harness.target.interpreter import InterpreterError
-from harness.target.interpreter import is_default
-from harness.target.interpreter import resolve_python
-from harness.target.interpreter import seam_problem
-from harness.target.observations import parse_records
+from harness.subject.interpreter import InterpreterError
+from harness.subject.interpreter import is_default
+from harness.subject.interpreter import resolve_python
+from harness.subject.interpreter import seam_problem
+from harness.subject.observations import parse_records
 from harness.verdict import Status
 from harness.verify import Options
 from harness.verify import verify_app
@@ -121,7 +121,7 @@ class _Alive:
 
 
 def test_zygotes_for_other_interpreters_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.target import interpreter
+    from harness.subject import interpreter
 
     full = {f"/envs/{n}/bin/python": _Alive() for n in range(interpreter.MAX_ZYGOTES)}
     monkeypatch.setattr(interpreter, "_zygotes", full)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.target.production import ServePlan
-from harness.target.production import read_serving
+from harness.subject.production import ServePlan
+from harness.subject.production import read_serving
 
 
 def _app(tmp_path: Path, files: dict[str, str]) -> Path:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.target.runtime import describe_range
-from harness.target.runtime import parse_version
-from harness.target.runtime import runtime_record
-from harness.target.runtime import unsupported
+from harness.subject.runtime import describe_range
+from harness.subject.runtime import parse_version
+from harness.subject.runtime import runtime_record
+from harness.subject.runtime import unsupported
 
 IN_RANGE = {"python": "3.11.7", "flask": "3.1.3", "werkzeug": "3.1.9", "posthog": "7.91.1"}
 

@@ -4,7 +4,7 @@ docs/checks.md's facts were found on posthog 7.x; the checks must not assume
 them on another version. Each fact is run by ``sdk_facts_probe.py`` in the
 app's interpreter (pytest's, then the second combination's posthog 6.0.0)
 against the loopback mock, and compared with what that version is known to do
-(:mod:`harness.target.runtime` holds the version boundaries the checks use).
+(:mod:`harness.subject.runtime` holds the version boundaries the checks use).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 
 from harness.capture import CaptureServer
 from harness.capture import RequestKind
-from harness.target.runtime import EXIT_BUDGET_SINCE
-from harness.target.runtime import FLASK_INTEGRATION_SINCE
-from harness.target.runtime import parse_version
+from harness.subject.runtime import EXIT_BUDGET_SINCE
+from harness.subject.runtime import FLASK_INTEGRATION_SINCE
+from harness.subject.runtime import parse_version
 
 PROBE = Path(__file__).with_name("sdk_facts_probe.py")
 pytestmark = pytest.mark.slow

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.target.sandbox import GUARD_ONLY
-from harness.target.sandbox import NAMESPACES
-from harness.target.sandbox import isolation
+from harness.subject.sandbox import GUARD_ONLY
+from harness.subject.sandbox import NAMESPACES
+from harness.subject.sandbox import isolation
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "faulty" / "healthy"
 

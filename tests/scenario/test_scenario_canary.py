@@ -18,7 +18,7 @@ from harness.scenario.canary import name_parts
 from harness.scenario.canary import new_run_id
 from harness.scenario.canary import typed_values
 from harness.scenario.canary import username
-from harness.target.manifest import load_manifest
+from harness.subject.manifest import load_manifest
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # E.164 NANP: +1, area code NXX, exchange 555, line 0100-0199 (reserved for fiction)

@@ -13,9 +13,9 @@ from harness.scenario.plan import Route
 from harness.scenario.plan import find_role_route
 from harness.scenario.plan import plan
 from harness.scenario.plan import routes_from_app
-from harness.target.manifest import FormSpec
-from harness.target.manifest import Manifest
-from harness.target.manifest import StepSpec
+from harness.subject.manifest import FormSpec
+from harness.subject.manifest import Manifest
+from harness.subject.manifest import StepSpec
 
 GET, POST, BOTH = frozenset({"GET"}), frozenset({"POST"}), frozenset({"GET", "POST"})
 PROBE = Route("/__posthog_verify__/raise", GET, "posthog_verify_probe")

@@ -29,7 +29,7 @@ from harness.scenario.plan import routes_from_app
 from harness.scenario.transport import FailureKind
 from harness.scenario.transport import FlaskClientTransport
 from harness.scenario.transport import TransportError
-from harness.target.observations import parse_records
+from harness.subject.observations import parse_records
 
 if t.TYPE_CHECKING:
     from harness.scenario.drive import DriveResult

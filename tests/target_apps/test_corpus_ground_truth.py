@@ -140,7 +140,7 @@ def _boots_without_env(root: Path, tmp_path: Path) -> str:
 
 
 # Apps whose ground truth this simple reading cannot give say why: `ground_truth`
-# (a shape the driver does not know; proven in tests/target/test_target_setup_apps.py)
+# (a shape the driver does not know; proven in tests/subject/test_target_setup_apps.py)
 # or `proven_by` (an app that cannot serve, a signup that does not log in).
 SIMPLE = sorted(
     name

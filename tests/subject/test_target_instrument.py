@@ -1,0 +1,222 @@
+"""The instrumentation in this interpreter: records, patches undone, network guard."""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import socket
+import typing as t
+from pathlib import Path
+
+import posthog
+import pytest
+import requests
+from posthog.client import Client
+from requests.adapters import HTTPAdapter
+
+from harness.capture import CaptureServer
+from harness.subject.instrument import Instrumentation
+from harness.subject.instrument import ListSink
+from harness.subject.outbound import NetworkGuard
+from harness.subject.outbound import is_loopback
+from harness.subject.outbound import is_posthog_shaped
+
+APP_SOURCE = """\
+import atexit
+
+from posthog import Posthog
+
+
+def register(handler):
+    atexit.register(handler)
+
+
+def build():
+    return Posthog("phc_unit", host="http://127.0.0.1:9", send=False,
+                   enable_exception_autocapture=True)
+"""
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> t.Iterator[tuple[Instrumentation, ListSink, t.Any]]:
+    """Instrumentation installed, with a module in ``tmp_path`` as "the app"."""
+    (tmp_path / "unit_app.py").write_text(APP_SOURCE)
+    spec = importlib.util.spec_from_file_location("unit_app", tmp_path / "unit_app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sink = ListSink()
+    instrumentation = Instrumentation(tmp_path, sink)
+    saved = (posthog.default_client, posthog.api_key, posthog.send, posthog.host)
+    posthog.send, posthog.host = False, "http://127.0.0.1:9"  # nothing leaves, ever
+    instrumentation.install()
+    try:
+        yield instrumentation, sink, module
+    finally:
+        instrumentation.uninstall()
+        posthog.default_client, posthog.api_key, posthog.send, posthog.host = saved
+
+
+def of_type(sink: ListSink, kind: str) -> list[dict[str, t.Any]]:
+    return [r for r in sink.records if r["type"] == kind]
+
+
+def test_uninstall_restores_every_patch() -> None:
+    originals = (Client.__init__, Client.capture, posthog.capture, posthog.setup, atexit.register)
+    network = (HTTPAdapter.send, socket.socket.connect, socket.create_connection)
+    instrumentation = Instrumentation(Path.cwd(), ListSink(), mock_url="http://127.0.0.1:9")
+    instrumentation.install()
+    assert Client.__init__ is not originals[0]
+    assert HTTPAdapter.send is not network[0]
+    instrumentation.uninstall()
+    assert (Client.__init__, Client.capture, posthog.capture, posthog.setup) == originals[:4]
+    assert atexit.register is originals[4]
+    assert (HTTPAdapter.send, socket.socket.connect, socket.create_connection) == network
+
+
+def test_client_construction_is_recorded_with_kwargs_and_app_location(recorded: t.Any) -> None:
+    _, sink, module = recorded
+    module.build()
+    (client,) = of_type(sink, "client")
+    assert client["via"] == "instance"
+    assert client["api_key"] == "phc_unit"
+    assert client["kwargs"]["enable_exception_autocapture"] is True
+    assert client["phase"] == "boot"
+    assert client["location"]["file"] == "unit_app.py"
+    assert client["location"]["line"] == 11
+
+
+def test_module_default_client_and_module_calls(recorded: t.Any) -> None:
+    _, sink, _ = recorded
+    posthog.api_key = "phc_module"
+    uuid = posthog.capture("module_event", distinct_id="d1")
+    (client,) = of_type(sink, "client")
+    assert (client["via"], client["api_key"]) == ("module_default", "phc_module")
+    (call,) = of_type(sink, "call")  # the default client's own capture is not counted again
+    assert (call["via"], call["client_id"], call["uuid"]) == ("module", client["client_id"], uuid)
+    posthog.default_client.shutdown()
+
+
+def test_capture_exception_is_one_call_and_one_enqueued_message(recorded: t.Any) -> None:
+    instrumentation, sink, module = recorded
+    client = module.build()
+    try:
+        raise KeyError("k")
+    except KeyError as exc:
+        uuid = client.capture_exception(exc, distinct_id="d2")
+    (call,) = of_type(sink, "call")
+    assert (call["method"], call["event"], call["uuid"]) == (
+        "capture_exception",
+        "$exception",
+        uuid,
+    )
+    (message,) = of_type(sink, "enqueue")
+    assert (message["uuid"], message["event"], message["distinct_id"]) == (uuid, "$exception", "d2")
+    assert instrumentation.client_id(client) == call["client_id"] == message["client_id"]
+
+
+def test_atexit_registrations_recognise_posthog_lifecycle(recorded: t.Any) -> None:
+    instrumentation, sink, module = recorded
+    client = module.build()
+
+    def close_db() -> None:
+        pass
+
+    handlers = [client.shutdown, posthog.shutdown, close_db]
+    for handler in handlers:
+        module.register(handler)  # from the app's own code
+    atexit.register(close_db)  # from outside the app folder: a library's, not the app's
+    for handler in handlers:
+        atexit.unregister(handler)
+    seen = [(r["qualname"], r["is_posthog"], r["client_id"]) for r in of_type(sink, "atexit")]
+    assert seen == [
+        ("Client.shutdown", True, instrumentation.client_id(client)),
+        ("shutdown", True, None),  # the module's default client does not exist yet
+        (close_db.__qualname__, False, None),
+    ]
+    assert {r["location"]["file"] for r in of_type(sink, "atexit")} == {"unit_app.py"}
+
+
+def test_wsgi_middleware_reads_and_removes_the_step_header(recorded: t.Any) -> None:
+    instrumentation, _, _ = recorded
+    seen: dict[str, t.Any] = {}
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        seen.update(step=instrumentation.step, phase=instrumentation.phase, environ=dict(environ))
+        return [b""]
+
+    assert instrumentation.phase == "boot"
+    instrumentation.wrap_wsgi(app)({"HTTP_X_POSTHOG_VERIFY_STEP": "4"}, None)
+    assert (seen["step"], seen["phase"]) == (4, "request")
+    assert "HTTP_X_POSTHOG_VERIFY_STEP" not in seen["environ"]
+    assert instrumentation.step is None  # reset after the request
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("https://us.i.posthog.com/anything", True, id="posthog-host"),
+        pytest.param("https://proxy.example.org/batch/", True, id="batch-path"),
+        pytest.param("https://proxy.example.org/i/v0/e/", True, id="v0-path"),
+        pytest.param("https://proxy.example.org/flags/?v=2", True, id="flags"),
+        pytest.param("https://example.com/", False, id="other"),
+        pytest.param("https://example.com/batches", False, id="lookalike-path"),
+        pytest.param("https://notposthog.com/x", False, id="lookalike-host"),
+    ],
+)
+def test_posthog_shaped(url: str, expected: bool) -> None:
+    assert is_posthog_shaped(url) is expected
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (("127.0.0.1", 80), True),
+        (("::1", 80, 0, 0), True),
+        (("localhost", 80), True),
+        ("/tmp/sock", True),
+        (("203.0.113.9", 80), False),
+        (("example.com", 80), False),
+    ],
+)
+def test_is_loopback(address: t.Any, expected: bool) -> None:
+    assert is_loopback(address) is expected
+
+
+def test_network_guard_redirects_posthog_and_refuses_the_rest() -> None:
+    records: list[tuple[str, dict[str, t.Any]]] = []
+    with CaptureServer() as mock:
+        guard = NetworkGuard(mock.url, lambda kind, **fields: records.append((kind, fields)))
+        guard.install()
+        try:
+            response = requests.post("https://eu.i.posthog.com/flags/?v=2", json={}, timeout=3)
+            with pytest.raises(requests.ConnectionError, match="refused an outbound request"):
+                requests.get("https://example.com/", timeout=3)
+            with pytest.raises(ConnectionRefusedError, match="non-loopback"):
+                socket.create_connection(("203.0.113.9", 80), timeout=1)
+            with socket.socket() as raw, pytest.raises(ConnectionRefusedError):
+                raw.connect(("203.0.113.9", 80))
+        finally:
+            guard.uninstall()
+        assert response.status_code == 200
+        (flags,) = mock.store.requests()
+        assert (flags.path, flags.original_host) == ("/flags/", "eu.i.posthog.com")
+    actions = [(fields["action"], fields["via"]) for kind, fields in records if kind == "outbound"]
+    assert actions == [
+        ("redirected", "requests"),
+        ("refused", "requests"),
+        ("refused", "socket"),
+        ("refused", "socket"),
+    ]
+    attempts = [
+        (f["host"], f["port"], f["protocol"], f["outcome"], f["via"])
+        for kind, f in records
+        if kind == "connection"
+    ]
+    assert attempts == [
+        ("eu.i.posthog.com", 443, "https", "mock", "requests"),
+        ("example.com", 443, "https", "refused", "requests"),
+        ("203.0.113.9", 80, "tcp", "refused", "socket"),
+        ("203.0.113.9", 80, "tcp", "refused", "socket"),
+    ]
