@@ -154,15 +154,8 @@ def _size(text: str) -> int:
     return int(float(match[1]) * _SIZE_UNITS[match[2]])
 
 
-def _setup_timeout(text: str) -> float:
-    """Seconds per set-up command, a positive number."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise BadValue(f"expected a positive number of seconds, got {text!r}")
-    return value
+#: Seconds per set-up command: a positive number, read as a phase's deadline is.
+_setup_timeout = _timeout
 
 
 parse_size = _as_option("--posthog-workspace-limit", _size)
