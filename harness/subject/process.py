@@ -94,11 +94,6 @@ def interrupt_all() -> None:
         proc.kill_now()
 
 
-def reset_interrupt() -> None:
-    """Accept new apps again (tests; a pytest process is interrupted once)."""
-    _interrupted.clear()
-
-
 class BootError(Exception):
     """The app did not become ready: ``failure`` says why and in which phase;
     ``outcome`` is how its process ended (it is dead when this is raised)."""
