@@ -22,10 +22,10 @@ The app side is :mod:`harness.serve`, :mod:`harness.subject.instrument`,
 from __future__ import annotations
 
 import atexit
-import contextlib
 import hashlib
 import logging
 import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -108,9 +108,10 @@ def app_side_root() -> Path:
     if link.is_symlink() and link.resolve() == package:
         return root
     root.mkdir(mode=0o700, exist_ok=True)
-    staging = root / f".harness-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        staging.unlink()
+    # A name of its own per call: threads of one process (apps in flight, the
+    # no-env boot) race here on a fresh machine, and a shared staging name
+    # made one of them fail with FileExistsError.
+    staging = root / f".harness-{os.getpid()}-{secrets.token_hex(4)}"
     staging.symlink_to(package, target_is_directory=True)
     staging.replace(link)
     return root

@@ -127,3 +127,33 @@ def test_zygotes_for_other_interpreters_are_capped(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(interpreter, "_zygotes", full)
     assert interpreter.zygote_for("/envs/another/bin/python") is None  # spawned instead
     assert interpreter.zygote_for("/envs/0/bin/python") is full["/envs/0/bin/python"]
+
+
+def test_the_app_side_root_is_made_once_by_threads_racing_on_a_fresh_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Apps in flight and the no-env boot ask for it at once on a fresh /tmp;
+    a staging name shared by one process's threads made one of them fail."""
+    import concurrent.futures
+    import tempfile
+    import threading
+    import typing as t
+
+    from harness.subject.interpreter import app_side_root
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ready = threading.Barrier(8)
+    real_symlink_to = Path.symlink_to
+
+    def symlink_to(self: Path, target: t.Any, target_is_directory: bool = False) -> None:
+        real_symlink_to(self, target, target_is_directory)
+        ready.wait(timeout=5)  # every thread has made its staging link before any renames
+
+    monkeypatch.setattr(Path, "symlink_to", symlink_to)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        roots = list(pool.map(lambda _: app_side_root(), range(8)))
+    assert len(set(roots)) == 1
+    link = roots[0] / "harness"
+    assert link.is_symlink()
+    assert (link / "serve.py").is_file()
+    assert [p.name for p in roots[0].iterdir()] == ["harness"]
