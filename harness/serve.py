@@ -239,7 +239,12 @@ def with_client_address(wsgi_app: t.Any, address: str = CLIENT_ADDRESS) -> t.Any
 
 
 def announce_ready(url: str, instrumentation: Instrumentation) -> None:
-    print(f"{READY_PREFIX} {url}", flush=True)
+    # One write of the whole line: every gunicorn worker announces itself on
+    # the same pipe, and print()'s separate writes of text and newline let two
+    # workers' lines interleave into one the parent cannot read. A write of
+    # fewer than PIPE_BUF bytes to a pipe is atomic.
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), f"{READY_PREFIX} {url}\n".encode())
     instrumentation.emit("ready", url=url)
     for hook in READY_HOOKS:
         hook(url)
