@@ -17,8 +17,11 @@ from __future__ import annotations
 import typing as t
 
 from harness.checks._rules import apply_rules
+from harness.checks.behaviour import behaviour_preserved as behaviour_preserved
 from harness.checks.boot import boots as boots
 from harness.checks.boot import boots_without_posthog_env as boots_without_posthog_env
+from harness.checks.claims import setup_report_matches as setup_report_matches
+from harness.checks.claims import tracking_plan_holds as tracking_plan_holds
 from harness.checks.config import exception_autocapture as exception_autocapture
 from harness.checks.config import host_from_env as host_from_env
 from harness.checks.config import key_from_env as key_from_env
@@ -52,6 +55,9 @@ _FUNCTIONS: dict[str, t.Callable[[Run], Result]] = {
     "distinct_id_from_header": distinct_id_from_header,
     "session_id_from_header": session_id_from_header,
     "no_silent_drops": no_silent_drops,
+    "behaviour_preserved": behaviour_preserved,
+    "setup_report_matches": setup_report_matches,
+    "tracking_plan_holds": tracking_plan_holds,
 }
 
 #: Every check, in catalogue order (``CHECK_IDS``).

@@ -9,7 +9,8 @@ Kept apart from the checks themselves so the manifest loader can validate
 
 from __future__ import annotations
 
-CHECK_IDS: tuple[str, ...] = (
+#: The rules of PostHog's Flask guidance, judged on every app from its run alone.
+GUIDANCE_IDS: tuple[str, ...] = (
     "boots",
     "boots_without_posthog_env",
     "key_from_env",
@@ -25,3 +26,14 @@ CHECK_IDS: tuple[str, ...] = (
     "session_id_from_header",
     "no_silent_drops",
 )
+
+#: The integration against what it must keep or claims: judged only when the run
+#: has something to compare with (a baseline, a setup report, a tracking plan);
+#: ``skip`` otherwise.
+CLAIM_IDS: tuple[str, ...] = (
+    "behaviour_preserved",
+    "setup_report_matches",
+    "tracking_plan_holds",
+)
+
+CHECK_IDS: tuple[str, ...] = GUIDANCE_IDS + CLAIM_IDS

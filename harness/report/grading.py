@@ -50,6 +50,9 @@ SEVERITY: dict[str, Severity] = {
     "distinct_id_from_header": Severity.BLOCKING,
     "session_id_from_header": Severity.BLOCKING,
     "no_silent_drops": Severity.BLOCKING,
+    "behaviour_preserved": Severity.BLOCKING,
+    "setup_report_matches": Severity.ADVISORY,
+    "tracking_plan_holds": Severity.BLOCKING,
 }
 WEIGHT = {Severity.BLOCKING: 3, Severity.ADVISORY: 1}
 CREDIT = {Status.PASS: 1.0, Status.WARN: 0.5, Status.FAIL: 0.0}

@@ -6,7 +6,8 @@ import typing as t
 
 import pytest
 
-from harness.checks.ids import CHECK_IDS
+from harness.checks.ids import CLAIM_IDS
+from harness.checks.ids import GUIDANCE_IDS
 from harness.report import AppReport
 from harness.verdict import Result
 from harness.verdict import Status
@@ -38,9 +39,14 @@ def _make_app(
     summary: str | None = None,
     facts: t.Mapping[str, t.Any] | None = None,
 ) -> AppReport:
-    """Every catalogue check passes unless ``statuses`` says otherwise; a
-    non-pass check carries ``evidence`` (and ``summary``, when given)."""
-    statuses = dict.fromkeys(CHECK_IDS, Status.PASS) | dict(statuses or {})
+    """Every guidance check passes and every claim check skips (no baseline,
+    setup report or plan: most apps) unless ``statuses`` says otherwise; a
+    failing, warning or erroring check carries ``evidence`` (and ``summary``, when given)."""
+    statuses = (
+        dict.fromkeys(GUIDANCE_IDS, Status.PASS)
+        | dict.fromkeys(CLAIM_IDS, Status.SKIP)
+        | dict(statuses or {})
+    )
     results = [
         Result(
             check_id,
@@ -48,7 +54,7 @@ def _make_app(
             summary
             if summary is not None and status is not Status.PASS
             else f"{check_id} is {status.value} for {name}",
-            () if status is Status.PASS else tuple(evidence),
+            () if status in (Status.PASS, Status.SKIP) else tuple(evidence),
         )
         for check_id, status in statuses.items()
     ]

@@ -90,7 +90,7 @@ def _big_report(make_app: t.Any, versions: dict[str, str]) -> dict[str, t.Any]:
     apps = [
         make_app(
             f"app{i:03d}",
-            statuses={CHECK_IDS[i % 14]: Status.FAIL, CHECK_IDS[(i + 3) % 14]: Status.WARN},
+            statuses={CHECK_IDS[i % 17]: Status.FAIL, CHECK_IDS[(i + 3) % 17]: Status.WARN},
             evidence=big_evidence,
             facts=facts,
         )

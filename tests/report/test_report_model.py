@@ -148,8 +148,8 @@ def test_totals(mixed_apps: list[AppReport]) -> None:
     }
     assert totals.checks["boots_without_posthog_env"] == Score(passed=2, warned=1)
     assert totals.checks["flush_on_shutdown"] == Score(passed=2, errors=1)
-    assert totals.apps == {"apps/good": Score(12, 0, 1, 1, 0), "apps/leaky": Score(13, 1),
-                           "apps/hung": Score(13, errors=1)}  # fmt: skip
+    assert totals.apps == {"apps/good": Score(12, 0, 1, 4, 0), "apps/leaky": Score(13, 1, 0, 3),
+                           "apps/hung": Score(13, 0, 0, 3, errors=1)}  # fmt: skip
     overall = totals.overall
     assert (overall.apps, overall.apps_passed, overall.apps_failed, overall.apps_errored) == (
         3,
@@ -157,7 +157,7 @@ def test_totals(mixed_apps: list[AppReport]) -> None:
         1,
         1,
     )
-    assert overall.score == Score(38, 1, 1, 1, 1)
+    assert overall.score == Score(38, 1, 1, 10, 1)
     assert totals.to_dict()["overall"]["score"]["applicable"] == 40
 
 

@@ -39,7 +39,7 @@ def table_row(lines: list[str], prefix: str) -> list[str]:
 def test_every_line_fits_100_columns(wide: list[AppReport]) -> None:
     lines = summary_lines(wide, width=100)
     assert max(len(line) for line in lines) <= 100
-    assert len(CHECK_IDS) == 14
+    assert len(CHECK_IDS) == 17
     legend = " ".join(line for line in lines if line.startswith(("checks:", "      ")))
     for number, check_id in enumerate(CHECK_IDS, start=1):
         assert f"{number} {check_id}" in legend
@@ -48,10 +48,10 @@ def test_every_line_fits_100_columns(wide: list[AppReport]) -> None:
 def test_rows_carry_glyphs_score_and_errors(wide: list[AppReport]) -> None:
     lines = summary_lines(wide, width=100)
     header = table_row(lines, "app ")
-    assert header == ["app", *map(str, range(1, 15)), "score", "err"]
+    assert header == ["app", *map(str, range(1, 18)), "score", "err"]
     first = table_row(lines, "aaaa")
     assert first[0].endswith("…")  # the 60-character name was cut to fit
-    assert first[1:] == ["."] * 14 + ["100", "0"]
+    assert first[1:] == ["."] * 14 + ["s"] * 3 + ["100", "0"]
     second = table_row(lines, "bbbb")
     assert second[1:6] == [".", "W", "F", "s", "E"]
     # weighted: 28.5 of 32 (3 a blocking check, 1 advisory, a warn earns half);
@@ -67,7 +67,7 @@ def test_totals_rows_and_sentences(wide: list[AppReport]) -> None:
     assert not [line for line in lines if line.startswith("... ")]
     assert ". pass  F fail  W warn  s skip  E error  - not run" in lines
     assert "2 apps: 1 passed, 1 failed, 0 could not be judged" in lines
-    assert "checks: 24 of 26 applicable passed, 1 warned, 1 skipped, 1 error" in lines
+    assert "checks: 24 of 26 applicable passed, 1 warned, 7 skipped, 1 error" in lines
 
 
 def test_one_line_per_finding_with_the_id_whole(wide: list[AppReport]) -> None:
@@ -110,7 +110,7 @@ def test_many_apps_widen_the_columns(make_app) -> None:
     apps = [make_app(f"app{i}") for i in range(120)]
     lines = summary_lines(apps, width=100)
     assert max(len(line) for line in lines) <= 100
-    assert table_row(lines, "pass ")[1:] == ["120"] * 14
+    assert table_row(lines, "pass ")[1:] == ["120"] * 14 + ["-"] * 3
 
 
 def test_rows_are_ranked_serving_apps_first_then_by_score(make_app) -> None:
@@ -130,7 +130,7 @@ def test_identical_errors_are_one_finding(make_app) -> None:
     statuses = dict.fromkeys(CHECK_IDS, Status.ERROR)
     apps = [make_app("shop", statuses=statuses, summary="not judged: no app found")]
     lines = summary_lines(apps)
-    assert "shop::boots (+13 checks) ERROR not judged: no app found" in lines
+    assert "shop::boots (+16 checks) ERROR not judged: no app found" in lines
     assert not any(line.startswith("shop::key_from_env") for line in lines)
     # nothing judged anywhere: no grid of E, the cause instead
     assert not any(line.startswith("app ") for line in lines)
