@@ -22,11 +22,16 @@ class Status(enum.StrEnum):
 
     @property
     def severity(self) -> int:
-        """Order for "the worst of": pass < skip < warn < fail < error."""
+        """Order for "the worst of": skip < pass < warn < fail < error.
+
+        A skip is "not applicable": an app whose judged checks all pass has
+        passed, whatever did not apply to it; only an app of which nothing
+        applied is ``skip``.
+        """
         return _SEVERITY[self]
 
 
-_SEVERITY = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
+_SEVERITY = {Status.SKIP: 0, Status.PASS: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,8 +32,8 @@ def test_an_empty_folder_is_one_short_block(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*ERROR at setup of empty::boots*",
-            "empty::boots (+13 checks) ERROR*",
-            "ERROR empty::boots - (+13 checks, same cause) not judged: the app could not*",
+            f"empty::boots (+{len(CHECK_IDS) - 1} checks) ERROR*",
+            f"ERROR empty::boots - (+{len(CHECK_IDS) - 1} checks, same cause) not judged: *",
             f"*{len(CHECK_IDS)} errors in*",
         ]
     )

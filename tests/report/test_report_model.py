@@ -24,7 +24,8 @@ P, F, W, S, E = Status.PASS, Status.FAIL, Status.WARN, Status.SKIP, Status.ERROR
     ("statuses", "worst"),
     [
         pytest.param([P, P], P, id="all-pass"),
-        pytest.param([P, S], S, id="skip-over-pass"),
+        pytest.param([P, S], P, id="pass-over-skip"),
+        pytest.param([S, S], S, id="nothing-applied"),
         pytest.param([S, W, P], W, id="warn-over-skip"),
         pytest.param([W, F, S], F, id="fail-over-warn"),
         pytest.param([F, E, P], E, id="error-over-fail"),
