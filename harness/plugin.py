@@ -36,7 +36,6 @@ settings_key = pytest.StashKey[settings_mod.Settings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    # Help text: what the option does, then its default; ini names mirror the flags.
     group = parser.getgroup("posthog-verify", "verify a Flask app's PostHog integration")
     group.addoption(
         "--posthog-verify",
@@ -52,122 +51,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="an app folder to verify; repeatable; globs allowed. Default: the rootdir.",
     )
-    group.addoption(
-        "--posthog-report",
-        dest="posthog_report",
-        metavar="PATH",
-        type=Path,
-        help="write the JSON report (schema in harness/report/schema.json) to PATH.",
-    )
-    group.addoption(
-        "--posthog-report-md",
-        dest="posthog_report_md",
-        metavar="PATH",
-        type=Path,
-        help="write a Markdown summary fit for a pull-request comment to PATH.",
-    )
-    group.addoption(
-        "--posthog-report-html",
-        dest="posthog_report_html",
-        metavar="PATH",
-        type=Path,
-        help="write the HTML grade book (one self-contained file: apps x checks) to PATH.",
-    )
-    group.addoption(
-        "--posthog-server",
-        dest="posthog_server",
-        type=settings_mod.parse_server,
-        metavar="NAME",
-        help="the WSGI server the app runs under: werkzeug (default), gunicorn, or auto "
-        "(as the app's Procfile, start script, Dockerfile or gunicorn.conf.py says).",
-    )
-    group.addoption(
-        "--posthog-timeout",
-        dest="posthog_timeout",
-        type=settings_mod.parse_timeout,
-        metavar="SECONDS",
-        help="deadline for each phase of an app (boot, each request, stop). Default: 10.",
-    )
-    group.addoption(
-        "--posthog-shard",
-        dest="posthog_shard",
-        type=settings_mod.parse_shard,
-        metavar="K/N",
-        help="verify only the K-th of N deterministic shares of the apps (CI matrices).",
-    )
-    group.addoption(
-        "--posthog-concurrency",
-        dest="posthog_concurrency",
-        type=settings_mod.parse_concurrency,
-        metavar="N",
-        help="apps verified at once per process (they mostly wait). Default: 8.",
-    )
-    group.addoption(
-        "--posthog-workspace-limit",
-        dest="posthog_workspace_limit",
-        type=settings_mod.parse_size,
-        metavar="SIZE",
-        help="disk an app's workspace copy may take (500M, 2G). Default: 1G.",
-    )
-    group.addoption(
-        "--posthog-mock-limit",
-        dest="posthog_mock_limit",
-        type=settings_mod.parse_mock_limit,
-        metavar="SIZE",
-        help="bytes of captured bodies and events the mock keeps per app. Default: 64M.",
-    )
-    group.addoption(
-        "--posthog-env-file",
-        dest="posthog_env_file",
-        metavar="PATH",
-        help="a dotenv file of settings every app gets (DATABASE_URL, SECRET_KEY...); "
-        "{workspace} is the app's copy. An app's manifest [env] wins.",
-    )
-    group.addoption(
-        "--posthog-setup-timeout",
-        dest="posthog_setup_timeout",
-        type=settings_mod.parse_setup_timeout,
-        metavar="SECONDS",
-        help="deadline for each of an app's set-up commands ([setup], flask db upgrade). "
-        "Default: 120.",
-    )
-    group.addoption(
-        "--posthog-baseline",
-        dest="posthog_baseline",
-        type=settings_mod.parse_baseline,
-        metavar="PATH",
-        help="the same app before the integration: a failure it shares is the environment's.",
-    )
-    group.addoption(
-        "--posthog-python",
-        dest="posthog_python",
-        type=settings_mod.parse_python,
-        metavar="PATH",
-        help="the app's interpreter: its process tree runs under it and its site-packages. "
-        "Default: the manifest's python, else pytest's.",
-    )
-    group.addoption(
-        "--posthog-install",
-        action="store_const",
-        const=True,
-        dest="posthog_install",
-        help="install each distinct requirements set of the apps once, in a cached "
-        "environment (uv, else pip), and run each app in its own.",
-    )
     parser.addini("posthog_apps", "app folders (globs) to verify", type="args")
-    parser.addini("posthog_report", "path of the JSON report")
-    parser.addini("posthog_report_md", "path of the Markdown summary")
-    parser.addini("posthog_report_html", "path of the HTML grade book")
-    parser.addini("posthog_server", "werkzeug or gunicorn")
-    parser.addini("posthog_timeout", "deadline in seconds for each phase")
-    parser.addini("posthog_shard", "K/N share of the apps")
-    parser.addini("posthog_concurrency", "apps verified at once per process")
-    parser.addini("posthog_workspace_limit", "disk an app's workspace copy may take")
-    parser.addini("posthog_mock_limit", "bytes the mock keeps per app")
-    parser.addini("posthog_env_file", "dotenv file of settings every app gets")
-    parser.addini("posthog_setup_timeout", "deadline in seconds for each set-up command")
-    parser.addini("posthog_python", "the app's interpreter")
-    parser.addini("posthog_install", "true: an environment per requirements set")
+    for option in settings_mod.OPTIONS:
+        if option.switch:
+            group.addoption(
+                option.flag, action="store_const", const=True, dest=option.dest, help=option.help
+            )
+        else:
+            group.addoption(
+                option.flag,
+                dest=option.dest,
+                type=option.parse_argument,
+                metavar=option.metavar,
+                help=option.help,
+            )
+        parser.addini(option.dest, option.ini_help)
 
 
 def _workers(config: pytest.Config) -> int:
@@ -204,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
         workspace_limit_bytes=settings.workspace_limit.value,
         app_env=_env_file(settings.env_file.value),
         setup_timeout_s=settings.setup_timeout.value,
-        baseline=config.getoption("posthog_baseline"),
+        baseline=settings.baseline.value,
         python=settings.python.value,
         install=settings.install.value,
     )
@@ -244,20 +142,13 @@ def _env_file(path: Path | None) -> dict[str, str]:
         raise pytest.UsageError(str(exc)) from None
 
 
-_VERIFY_ONLY = {
-    "posthog_apps": "--posthog-app",
-    "posthog_report": "--posthog-report",
-    "posthog_report_md": "--posthog-report-md",
-    "posthog_report_html": "--posthog-report-html",
-    "posthog_env_file": "--posthog-env-file",
-    "posthog_baseline": "--posthog-baseline",
-}
-
-
 def _refuse_verify_options_without_verify(config: pytest.Config) -> None:
     """An option of the verification without ``--posthog-verify`` would
     silently run the folder's whole test suite instead: refuse it."""
-    given = [flag for dest, flag in _VERIFY_ONLY.items() if config.getoption(dest)]
+    verify_only = {"posthog_apps": "--posthog-app"} | {
+        option.dest: option.flag for option in settings_mod.OPTIONS if option.verify_only
+    }
+    given = [flag for dest, flag in verify_only.items() if config.getoption(dest)]
     if given:
         raise pytest.UsageError(
             f"{', '.join(given)} needs --posthog-verify: add it to verify the app "

@@ -64,17 +64,8 @@ class Settings:
     python: Setting[str | None] = Setting(None, "default")
     #: ``--posthog-install``: an environment per requirements set (:mod:`harness.envs`).
     install: Setting[bool] = Setting(False, "default")
-
-
-def parse_baseline(text: str) -> Path:
-    """``--posthog-baseline`` type: the folder of the same app before the integration."""
-    path = Path(text).expanduser()
-    if not path.is_dir():
-        raise pytest.UsageError(
-            f"--posthog-baseline: {text!r} is not a folder: give the app's folder as it was "
-            "before the PostHog integration"
-        )
-    return path.resolve()
+    #: ``--posthog-baseline``: the same app before the integration, absolute.
+    baseline: Setting[Path | None] = Setting(None, "default")
 
 
 class BadValue(ValueError):
@@ -124,25 +115,6 @@ def _concurrency(text: str) -> int:
     return value
 
 
-def _as_option(flag: str, parse: t.Callable[[str], T]) -> t.Callable[[str], T]:
-    """An argparse ``type=`` that names the flag in its usage error."""
-
-    def parse_option(text: str) -> T:
-        try:
-            return parse(text)
-        except BadValue as exc:
-            raise pytest.UsageError(f"{flag}: {exc}") from None
-
-    parse_option.__name__ = parse.__name__.lstrip("_")
-    return parse_option
-
-
-parse_timeout = _as_option("--posthog-timeout", _timeout)
-parse_shard = _as_option("--posthog-shard", _shard)
-parse_server = _as_option("--posthog-server", _server)
-parse_concurrency = _as_option("--posthog-concurrency", _concurrency)
-
-
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -154,46 +126,219 @@ def _size(text: str) -> int:
     return int(float(match[1]) * _SIZE_UNITS[match[2]])
 
 
-#: Seconds per set-up command: a positive number, read as a phase's deadline is.
-_setup_timeout = _timeout
-
-
-parse_size = _as_option("--posthog-workspace-limit", _size)
-parse_mock_limit = _as_option("--posthog-mock-limit", _size)
-parse_setup_timeout = _as_option("--posthog-setup-timeout", _setup_timeout)
-
-
-def parse_python(text: str) -> str:
-    """``--posthog-python`` type: an existing executable, made absolute."""
+def _python(text: str) -> str:
+    """An existing executable, made absolute (relative to where pytest runs)."""
     from harness.subject.interpreter import InterpreterError
     from harness.subject.interpreter import resolve_python
 
     try:
-        return resolve_python(text, Path.cwd())
+        return resolve_python(text, Path.cwd(), source="")
     except InterpreterError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise BadValue(str(exc)) from None
 
 
-def parse_bool(text: str) -> bool:
+def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        raise pytest.UsageError(f"expected true or false, got {text!r}")
+        raise BadValue(f"expected true or false, got {text!r}")
     return lowered in ("1", "true", "yes", "on")
 
 
-def _pick(
-    config: pytest.Config, dest: str, ini: str, env: str, parse: t.Callable[[str], T], default: T
-) -> Setting[T]:
+def _baseline(text: str) -> Path:
+    """The folder of the same app before the integration."""
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise BadValue(
+            f"{text!r} is not a folder: give the app's folder as it was before the "
+            "PostHog integration"
+        )
+    return path.resolve()
+
+
+@dataclasses.dataclass(frozen=True)
+class Option(t.Generic[T]):
+    """One setting, declared once: the flag ``--posthog-<name>``, the ini option
+    ``posthog_<name>``, the environment variable ``POSTHOG_VERIFY_<NAME>``.
+
+    :param parse: text to value; raises :class:`BadValue` (the caller names
+        where the text came from).
+    :param switch: a flag that takes no value (given means true).
+    :param verify_only: meaningless without ``--posthog-verify`` (a usage error).
+    """
+
+    name: str
+    parse: t.Callable[[str], T]
+    default: T
+    help: str
+    ini_help: str
+    metavar: str = ""
+    switch: bool = False
+    verify_only: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--posthog-" + self.name.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return f"posthog_{self.name}"
+
+    @property
+    def env(self) -> str:
+        return f"POSTHOG_VERIFY_{self.name.upper()}"
+
+    def parse_argument(self, text: str) -> T:
+        """The argparse ``type=``: a bad value is a usage error naming the flag."""
+        try:
+            return self.parse(text)
+        except BadValue as exc:
+            raise pytest.UsageError(f"{self.flag}: {exc}") from None
+
+
+#: Every setting but ``--posthog-verify`` and ``--posthog-app`` (whose globs
+#: expand against where they came from: :func:`resolve`), in the order
+#: ``--help`` lists them. Help texts say what the option does, then its default.
+OPTIONS: tuple[Option[t.Any], ...] = (
+    Option(
+        "report",
+        Path,
+        None,
+        "write the JSON report (schema in harness/report/schema.json) to PATH.",
+        "path of the JSON report",
+        metavar="PATH",
+        verify_only=True,
+    ),
+    Option(
+        "report_md",
+        Path,
+        None,
+        "write a Markdown summary fit for a pull-request comment to PATH.",
+        "path of the Markdown summary",
+        metavar="PATH",
+        verify_only=True,
+    ),
+    Option(
+        "report_html",
+        Path,
+        None,
+        "write the HTML grade book (one self-contained file: apps x checks) to PATH.",
+        "path of the HTML grade book",
+        metavar="PATH",
+        verify_only=True,
+    ),
+    Option(
+        "server",
+        _server,
+        "werkzeug",
+        "the WSGI server the app runs under: werkzeug (default), gunicorn, or auto "
+        "(as the app's Procfile, start script, Dockerfile or gunicorn.conf.py says).",
+        "werkzeug, gunicorn or auto",
+        metavar="NAME",
+    ),
+    Option(
+        "timeout",
+        _timeout,
+        10.0,
+        "deadline for each phase of an app (boot, each request, stop). Default: 10.",
+        "deadline in seconds for each phase",
+        metavar="SECONDS",
+    ),
+    Option(
+        "shard",
+        _shard,
+        None,
+        "verify only the K-th of N deterministic shares of the apps (CI matrices).",
+        "K/N share of the apps",
+        metavar="K/N",
+    ),
+    Option(
+        "concurrency",
+        _concurrency,
+        # An app mostly waits (its SDK's retry backoff): 8 in flight keep 2
+        # cores busy (bench/run.py, 50 apps with -n 0: 23.7 s at 4, 16.5 s at 8).
+        8,
+        "apps verified at once per process (they mostly wait). Default: 8.",
+        "apps verified at once per process",
+        metavar="N",
+    ),
+    Option(
+        "workspace_limit",
+        _size,
+        DEFAULT_LIMIT_BYTES,
+        "disk an app's workspace copy may take (500M, 2G). Default: 1G.",
+        "disk an app's workspace copy may take",
+        metavar="SIZE",
+    ),
+    Option(
+        "mock_limit",
+        _size,
+        DEFAULT_BUDGET_BYTES,
+        "bytes of captured bodies and events the mock keeps per app. Default: 64M.",
+        "bytes the mock keeps per app",
+        metavar="SIZE",
+    ),
+    Option(
+        "env_file",
+        Path,
+        None,
+        "a dotenv file of settings every app gets (DATABASE_URL, SECRET_KEY...); "
+        "{workspace} is the app's copy. An app's manifest [env] wins.",
+        "dotenv file of settings every app gets",
+        metavar="PATH",
+        verify_only=True,
+    ),
+    Option(
+        "setup_timeout",
+        _timeout,  # read as a phase's deadline is
+        120.0,
+        "deadline for each of an app's set-up commands ([setup], flask db upgrade). Default: 120.",
+        "deadline in seconds for each set-up command",
+        metavar="SECONDS",
+    ),
+    Option(
+        "baseline",
+        _baseline,
+        None,
+        "the same app before the integration: a failure it shares is the environment's.",
+        "the app's folder before the integration",
+        metavar="PATH",
+        verify_only=True,
+    ),
+    Option(
+        "python",
+        _python,
+        None,
+        "the app's interpreter: its process tree runs under it and its site-packages. "
+        "Default: the manifest's python, else pytest's.",
+        "the app's interpreter",
+        metavar="PATH",
+    ),
+    Option(
+        "install",
+        _bool,
+        False,
+        "install each distinct requirements set of the apps once, in a cached "
+        "environment (uv, else pip), and run each app in its own.",
+        "true: an environment per requirements set",
+        switch=True,
+    ),
+)
+
+
+def _pick(config: pytest.Config, option: Option[T]) -> Setting[T]:
     """Option, then environment, then ini; a bad value names where it came from."""
-    option = config.getoption(dest)
-    if option is not None:
-        return Setting(option, "option")
+    given = config.getoption(option.dest)
+    if given is not None:
+        return Setting(given, "option")
+    env = option.env
     if os.environ.get(env):
-        return Setting(_parsed(parse, os.environ[env], f"environment variable {env}"), f"env {env}")
-    if config.getini(ini):
-        text = str(config.getini(ini))
-        return Setting(_parsed(parse, text, f"ini option {ini} ({config.inipath})"), "ini")
-    return Setting(default, "default")
+        parsed = _parsed(option.parse, os.environ[env], f"environment variable {env}")
+        return Setting(parsed, f"env {env}")
+    if config.getini(option.dest):
+        text = str(config.getini(option.dest))
+        where = f"ini option {option.dest} ({config.inipath})"
+        return Setting(_parsed(option.parse, text, where), "ini")
+    return Setting(option.default, "default")
 
 
 def _parsed(parse: t.Callable[[str], T], text: str, where: str) -> T:
@@ -243,94 +388,13 @@ def resolve(config: pytest.Config) -> Settings:
         apps = Setting(expand_apps(ini_apps, config.rootpath, where=where), "ini")
     else:
         apps = Setting((config.rootpath,), "default")
-    return Settings(
-        apps=apps,
-        report=_pick(
-            config, "posthog_report", "posthog_report", "POSTHOG_VERIFY_REPORT", Path, None
-        ),
-        report_md=_pick(
-            config, "posthog_report_md", "posthog_report_md", "POSTHOG_VERIFY_REPORT_MD", Path, None
-        ),
-        report_html=_pick(
-            config,
-            "posthog_report_html",
-            "posthog_report_html",
-            "POSTHOG_VERIFY_REPORT_HTML",
-            Path,
-            None,
-        ),
-        server=_pick(
-            config,
-            "posthog_server",
-            "posthog_server",
-            "POSTHOG_VERIFY_SERVER",
-            _server,
-            "werkzeug",
-        ),
-        timeout=_pick(
-            config,
-            "posthog_timeout",
-            "posthog_timeout",
-            "POSTHOG_VERIFY_TIMEOUT",
-            _timeout,
-            10.0,
-        ),
-        shard=_pick(config, "posthog_shard", "posthog_shard", "POSTHOG_VERIFY_SHARD", _shard, None),
-        concurrency=_pick(
-            config,
-            "posthog_concurrency",
-            "posthog_concurrency",
-            "POSTHOG_VERIFY_CONCURRENCY",
-            _concurrency,
-            # An app mostly waits (its SDK's retry backoff): 8 in flight keep 2
-            # cores busy (bench/run.py, 50 apps with -n 0: 23.7 s at 4, 16.5 s at 8).
-            8,
-        ),
-        workspace_limit=_pick(
-            config,
-            "posthog_workspace_limit",
-            "posthog_workspace_limit",
-            "POSTHOG_VERIFY_WORKSPACE_LIMIT",
-            _size,
-            DEFAULT_LIMIT_BYTES,
-        ),
-        mock_limit=_pick(
-            config,
-            "posthog_mock_limit",
-            "posthog_mock_limit",
-            "POSTHOG_VERIFY_MOCK_LIMIT",
-            _size,
-            DEFAULT_BUDGET_BYTES,
-        ),
-        # Relative to where pytest runs, as --posthog-app is.
-        env_file=_pick(
-            config,
-            "posthog_env_file",
-            "posthog_env_file",
-            "POSTHOG_VERIFY_ENV_FILE",
-            lambda text: base / text,
-            None,
-        ),
-        setup_timeout=_pick(
-            config,
-            "posthog_setup_timeout",
-            "posthog_setup_timeout",
-            "POSTHOG_VERIFY_SETUP_TIMEOUT",
-            _setup_timeout,
-            120.0,
-        ),
-        python=_pick(
-            config, "posthog_python", "posthog_python", "POSTHOG_VERIFY_PYTHON", parse_python, None
-        ),
-        install=_pick(
-            config,
-            "posthog_install",
-            "posthog_install",
-            "POSTHOG_VERIFY_INSTALL",
-            parse_bool,
-            False,
-        ),
-    )
+    picked = {option.name: _pick(config, option) for option in OPTIONS}
+    env_file = picked["env_file"]
+    if env_file.value is not None and env_file.source != "option":
+        # Relative to where pytest runs, as --posthog-app is (an option's path
+        # already is, and is shown as typed).
+        picked["env_file"] = Setting(base / env_file.value, env_file.source)
+    return Settings(apps=apps, **picked)
 
 
 def settings_dict(settings: Settings, *, base: Path | None = None) -> dict[str, t.Any]:

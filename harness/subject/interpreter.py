@@ -74,19 +74,22 @@ def resolve_python(spec: str, base: Path, source: str = "--posthog-python") -> s
     since a virtualenv's ``bin/python`` is one and resolving it would leave
     the environment.
 
+    :param source: where ``spec`` came from, named in the error; empty: the
+        caller names it.
     :raises InterpreterError: it does not exist or cannot be executed.
     """
+    where = f"{source}: " if source else ""
     path = Path(spec).expanduser()
     if not path.is_absolute():
         path = base / path
     path = path.absolute()
     if not path.is_file():
         raise InterpreterError(
-            f"{source}: {spec!r} is not a file (looked for {path}): give the path of "
+            f"{where}{spec!r} is not a file (looked for {path}): give the path of "
             "the app's Python, e.g. .venv/bin/python"
         )
     if not os.access(path, os.X_OK):
-        raise InterpreterError(f"{source}: {path} is not executable: chmod +x it")
+        raise InterpreterError(f"{where}{path} is not executable: chmod +x it")
     return str(path)
 
 
