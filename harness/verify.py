@@ -384,6 +384,7 @@ def set_up(
         env,
         timeout_s=options.setup_timeout_s,
         runner=setup.sandboxed_runner(workspace.parent),
+        python=options.python,
     )
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
 
