@@ -36,6 +36,7 @@ from harness.subject.instrument import FileSink
 from harness.subject.instrument import Instrumentation
 from harness.subject.instrument import PosthogVerifyProbeError
 from harness.subject.runtime import CLIENT_ADDRESS
+from harness.subject.runtime import missing_sdk_api
 from harness.subject.runtime import missing_sdk_module
 from harness.subject.runtime import package_versions
 from harness.subject.runtime import runtime_record
@@ -95,8 +96,10 @@ def _missing_dependency(exc: BaseException) -> str | None:
 def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         too_old = missing_sdk_module(exc.name, package_versions())
-        if too_old is not None:
-            return BootFailed(phase, False, too_old, traceback.format_exc())
+    else:
+        too_old = missing_sdk_api(exc, package_versions())
+    if too_old is not None:
+        return BootFailed(phase, False, too_old, traceback.format_exc())
     missing = _missing_dependency(exc)
     if missing is not None:
         cause = (

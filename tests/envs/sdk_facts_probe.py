@@ -3,7 +3,10 @@
 The facts the checks rest on (docs/checks.md), measured per SDK version by
 ``test_envs_sdk_facts.py``: ``context``, ``sync``, ``retry``, ``exit`` (a
 normal interpreter exit without ``shutdown()``), ``flask`` (the Flask
-integration's properties). Prints one JSON line of what it saw.
+integration's properties), ``apis`` (each API of
+``harness.subject.runtime.SDK_API_SINCE`` used as an app uses it, and what the
+harness makes of the exception when this SDK lacks it: the app side's modules
+are on ``PYTHONPATH``). Prints one JSON line of what it saw.
 """
 
 from __future__ import annotations
@@ -92,6 +95,33 @@ def flask() -> dict[str, t.Any]:
     return {"integration": True}
 
 
+def apis() -> dict[str, t.Any]:
+    import importlib
+
+    from harness.subject.runtime import missing_sdk_api
+    from harness.subject.runtime import missing_sdk_module
+    from harness.subject.runtime import package_versions
+
+    c = client()
+    uses: dict[str, t.Callable[[], object]] = {
+        "posthog.integrations.flask": lambda: importlib.import_module("posthog.integrations.flask"),
+        "new_context(client=)": lambda: posthog.new_context(client=c),
+        "Client.evaluate_flags": lambda: c.evaluate_flags,
+    }
+    seen: dict[str, t.Any] = {}
+    for name, use in uses.items():
+        try:
+            use()
+        except ModuleNotFoundError as exc:
+            seen[name] = missing_sdk_module(str(exc.name), package_versions())
+        except Exception as exc:
+            seen[name] = missing_sdk_api(exc, package_versions()) or repr(exc)
+        else:
+            seen[name] = None
+    c.shutdown()
+    return {"apis": seen}
+
+
 FACTS = {"context": context, "sync": sync, "retry": retry, "exit": exit_without_shutdown}
-FACTS["flask"] = flask
+FACTS |= {"flask": flask, "apis": apis}
 print(json.dumps({"posthog": posthog.VERSION, **FACTS[FACT]()}), flush=True)
