@@ -125,3 +125,31 @@ def test_each_later_api_is_there_or_named_with_its_release(any_python: str) -> N
         else:
             release = ".".join(map(str, since))
             assert f"does not have (it ships from posthog {release} on" in seen["apis"][name]
+
+
+def test_a_module_level_call_without_a_key(any_python: str) -> None:
+    """posthog 6.0.0 raises where 7.x drops the event: correct_module_level and
+    login_on_landing answer 500 without a key there, broken_module_capture's
+    stray call answers 500 instead of vanishing (test_envs_second_combination)."""
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "module_without_key", mock)
+        assert mock.store.events() == []
+    if parse_version(seen["posthog"]) < (7,):
+        assert seen["raised"] == "ValueError: API key is required"
+    else:
+        assert seen["raised"] is None
+
+
+def test_shutdown_under_a_long_flush_interval(any_python: str) -> None:
+    """posthog 6.0.0's consumer collects a batch until flush_interval has passed,
+    and shutdown() waits for it: broken_refused_at_stop (flush_interval=30)
+    outlasts the stop deadline there; 7.x sends at once."""
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "held_batch", mock)
+        delivered = [e.event for e in mock.store.events()]
+    if parse_version(seen["posthog"]) < (7,):
+        assert seen["shut_down_within_10_s"] is False
+        assert delivered == []
+    else:
+        assert seen["shut_down_within_10_s"] is True
+        assert delivered == ["held"]
