@@ -4,7 +4,8 @@ Every app of ``target_apps/`` is verified through the plugin exactly as a user
 runs it, with ``--posthog-python`` naming an environment that has them, and
 each (app, check) must get the verdict ``target_apps/expectations.toml`` gives,
 except where this SDK really behaves differently (:data:`ON_POSTHOG_6`, each
-with its reason and the words its summary must contain).
+with its reason and the words its summary must contain), or races in itself
+(:data:`RACES_ON_POSTHOG_6`: each verdict it can give, with its words).
 """
 
 from __future__ import annotations
@@ -48,13 +49,6 @@ def _too_old(app: str, api: str, since: str) -> dict[tuple[str, str], tuple[str,
 
 #: (app, check) -> (status, why, a substring of the summary) on posthog 6.0.0.
 ON_POSTHOG_6: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("broken_no_shutdown", "flush_on_shutdown"): (
-        "warn",
-        "before 7.39 the SDK's own atexit handler joins its consumer, which finishes "
-        "the batch in flight with its full retry backoff: the stop fault cannot make "
-        "the missing shutdown lose events, only the missing registration is seen",
-        "posthog 6.0.0 < 7.39",
-    ),
     ("correct_module_level", "boots_without_posthog_env"): (
         "warn",
         "posthog 6.0.0's module-level calls raise 'API key is required' without a key, "
@@ -95,6 +89,20 @@ ON_POSTHOG_6: dict[tuple[str, str], tuple[str, str, str]] = {
     },
 }
 
+#: (app, check) -> (each verdict this SDK can really give -> a substring of its
+#: summary, why): a race in the SDK itself, not in the harness.
+RACES_ON_POSTHOG_6: dict[tuple[str, str], tuple[dict[str, str], str]] = {
+    ("broken_no_shutdown", "flush_on_shutdown"): (
+        {"warn": "posthog 6.0.0 < 7.39", "fail": "never arrived"},
+        "before 7.39 the SDK's own atexit handler pauses its consumer and joins it: the "
+        "batch it is collecting or sending is finished with its full retry backoff, so "
+        "the stop fault alone loses nothing and only the missing registration is seen "
+        "(warn, the usual case); but an event enqueued while a batch was being sent is "
+        "behind it, and the paused consumer drops it (consumer.run/upload in 6.0.0): when "
+        "the stop lands in that window (wider on a loaded machine), the events are really "
+        "lost and the fail is true",
+    ),
+}
 JUDGED = sorted(EXPECTATIONS)
 
 pytestmark = pytest.mark.slow
@@ -129,6 +137,11 @@ def test_verdict_on_the_second_combination(
     alt_report: dict[str, t.Any], app: str, check: str
 ) -> None:
     result = _verdict(alt_report, app, check)
+    if (app, check) in RACES_ON_POSTHOG_6:
+        possible, _why = RACES_ON_POSTHOG_6[(app, check)]
+        assert result["status"] in possible, json.dumps(result)[:3000]
+        assert possible[result["status"]] in json.dumps(result), result
+        return
     if (app, check) in ON_POSTHOG_6:
         status, _why, words = ON_POSTHOG_6[(app, check)]
         assert result["status"] == status, json.dumps(result)[:3000]
