@@ -177,8 +177,9 @@ def _needs_newer(uses: str, api: str, found: str | None) -> str | None:
 def missing_sdk_module(name: str, versions: dict[str, str]) -> str | None:
     """Why importing ``name`` failed when the installed SDK predates it: the
     environment's fault (the app needs a newer posthog), not the app's."""
-    api = next((m for m in SDK_API_SINCE if "(" not in m and name.startswith(m)), None)
-    if api is None or not api.startswith("posthog."):
+    modules = (m for m in SDK_API_SINCE if m.startswith("posthog."))
+    api = next((m for m in modules if name == m or name.startswith(f"{m}.")), None)
+    if api is None:
         return None
     return _needs_newer(f"imports {name}", api, versions.get("posthog"))
 
