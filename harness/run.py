@@ -176,12 +176,16 @@ class StepFailure:
     :param traceback_tail: the last lines of the traceback, for evidence.
     :param in_integration: the traceback runs through the posthog package or
         through app code that calls it: the integration's own failure.
+    :param sdk_too_old: the app called an API its installed SDK predates
+        (:data:`harness.subject.runtime.SDK_API_SINCE`): the environment lacks
+        what the app needs, so the run is not the app as written.
     """
 
     cause: str
     location: SourceLocation | None = None
     traceback_tail: str = ""
     in_integration: bool = False
+    sdk_too_old: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,6 +36,7 @@ from harness.subject.instrument import FileSink
 from harness.subject.instrument import Instrumentation
 from harness.subject.instrument import PosthogVerifyProbeError
 from harness.subject.runtime import CLIENT_ADDRESS
+from harness.subject.runtime import missing_sdk_api
 from harness.subject.runtime import missing_sdk_module
 from harness.subject.runtime import package_versions
 from harness.subject.runtime import runtime_record
@@ -52,6 +53,26 @@ PROBE_PREFIX = "/__posthog_verify__"
 #: Called with the URL once the app serves, after the READY line: the zygote
 #: (:mod:`harness.subject.zygote`) forwards it, as its children's stdout is a file.
 READY_HOOKS: list[Callable[[str], None]] = []
+#: gunicorn's server hooks an app's config file may define, honoured as
+#: gunicorn would call them (``post_fork`` building a client per worker is the
+#: fix for a preloaded app, posthog-python#290). The file is the app's own
+#: code and runs where the app runs, in its sandbox; only these names are
+#: taken from it, the settings come from the serve plan (read with ``ast``).
+GUNICORN_HOOKS = (
+    "on_starting",
+    "when_ready",
+    "pre_fork",
+    "post_fork",
+    "post_worker_init",
+    "worker_int",
+    "worker_abort",
+    "pre_request",
+    "post_request",
+    "child_exit",
+    "worker_exit",
+    "nworkers_changed",
+    "on_exit",
+)
 
 
 class BootFailed(Exception):
@@ -95,8 +116,10 @@ def _missing_dependency(exc: BaseException) -> str | None:
 def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         too_old = missing_sdk_module(exc.name, package_versions())
-        if too_old is not None:
-            return BootFailed(phase, False, too_old, traceback.format_exc())
+    else:
+        too_old = missing_sdk_api(exc, package_versions())
+    if too_old is not None:
+        return BootFailed(phase, False, too_old, traceback.format_exc())
     missing = _missing_dependency(exc)
     if missing is not None:
         cause = (
@@ -290,7 +313,8 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
     worker ``sys.exit(0)``) and runs the app's atexit handlers. ``--workers``,
     ``--worker-class``, ``--threads`` and ``--preload`` serve it as its
     repository says (:mod:`harness.subject.production`); preloaded, the app is
-    built in the arbiter and its workers are forks of it. Never returns: the
+    built in the arbiter and its workers are forks of it. ``--config`` runs the
+    app's ``gunicorn.conf.py`` and honours its hooks (:data:`GUNICORN_HOOKS`). Never returns: the
     arbiter exits with its own status (3 when the worker failed to boot)."""
     from gunicorn.app.base import BaseApplication
 
@@ -301,12 +325,18 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
             instrumentation.emit("boot_failure", **failed.fields)
             sys.exit(BOOT_FAILURE_EXIT)  # the arbiter halts on a worker boot error
 
+    hooks = _config_hooks(args.config, instrumentation) if args.config else {}
+    own_init = hooks.pop("post_worker_init", None)
+
     def post_worker_init(worker: t.Any) -> None:
+        if own_init is not None:  # the app's first: ready means after it
+            own_init(worker)
         host, port = worker.sockets[0].getsockname()[:2]
         announce_ready(f"http://{host}:{port}", instrumentation)
 
     bind = f"fd://{args.listen_fd}" if args.listen_fd is not None else f"{args.host}:0"
     options = {
+        **hooks,
         "bind": bind,
         "workers": args.workers,
         "worker_class": args.worker_class,
@@ -330,6 +360,23 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
     return 0
 
 
+def _config_hooks(path: str, instrumentation: Instrumentation) -> dict[str, t.Any]:
+    """Run the app's gunicorn config file, as gunicorn does in the arbiter
+    before it loads the app, and return the :data:`GUNICORN_HOOKS` it defines.
+    A file that raises is the app's own failure to boot."""
+    import runpy
+
+    try:
+        namespace = runpy.run_path(path, run_name="__config__")
+    except BaseException as exc:  # SystemExit too: the arbiter would not start
+        failed = BootFailed(
+            "boot", True, f"{path} raised: {_one_line(exc)}", traceback.format_exc()
+        )
+        instrumentation.emit("boot_failure", **failed.fields)
+        sys.exit(BOOT_FAILURE_EXIT)
+    return {name: namespace[name] for name in GUNICORN_HOOKS if callable(namespace.get(name))}
+
+
 def _install_signals(handler: t.Any) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handler)
@@ -350,6 +397,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-class", default="gthread", help="gunicorn only")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn only")
     parser.add_argument("--preload", action="store_true", help="gunicorn only")
+    parser.add_argument("--config", default=None, help="gunicorn only: the app's config file")
     parser.add_argument(
         "--listen-fd", type=int, default=None, help="serve on this listening socket (sandbox)"
     )

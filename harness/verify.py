@@ -27,6 +27,7 @@ from harness.capture import CaptureServer
 from harness.capture import CaptureStore
 from harness.capture import RequestKind
 from harness.capture.store import DEFAULT_BUDGET_BYTES
+from harness.checks.ids import READ_EVENTS
 from harness.environ import snapshot
 from harness.envs import Choice
 from harness.envs import InstallError
@@ -337,22 +338,6 @@ def _route(mock: CaptureServer) -> MockRoute | None:
     return None if mock.unix_path is None else MockRoute(mock.port, mock.unix_path)
 
 
-# Checks that read what the app sent (the events): past the mock's budget they
-# would judge part of it, so they are ``error``. The others read the boot, the
-# child's records, or the requests, which are all still recorded.
-_READ_EVENTS = (
-    "key_from_env",
-    "exception_captured",
-    "flush_on_shutdown",
-    "identify_on_signup",
-    "identify_on_login",
-    "no_pii_in_events",
-    "distinct_id_from_header",
-    "session_id_from_header",
-    "no_silent_drops",
-)
-
-
 def over_budget(store: CaptureStore) -> tuple[str, ...]:
     """A fault scoped to each check that needed the events the mock did not keep."""
     overflow = store.overflow
@@ -362,7 +347,7 @@ def over_budget(store: CaptureStore) -> tuple[str, ...]:
         "raise it with --posthog-mock-limit SIZE (e.g. 256M), ini posthog_mock_limit "
         "or env POSTHOG_VERIFY_MOCK_LIMIT"
     )
-    return tuple(f"{check}: {overflow}; {fix}" for check in _READ_EVENTS)
+    return tuple(f"{check}: {overflow}; {fix}" for check in READ_EVENTS)
 
 
 def app_settings(subject: Subject, options: Options, workspace: Path) -> dict[str, str]:
@@ -384,6 +369,7 @@ def set_up(
         env,
         timeout_s=options.setup_timeout_s,
         runner=setup.sandboxed_runner(workspace.parent),
+        python=options.python,
     )
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
 

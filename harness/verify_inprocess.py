@@ -8,6 +8,10 @@ process), and the scenario is driven through Flask's test client::
     run = verify_in_process(Path("target_apps/reference"), name="reference")
     results = run_checks(run)   # flush_on_shutdown, boots_without_posthog_env: skip
 
+Only pytest's own interpreter can run the app here: an app meant to run
+under another (``python=``, the manifest's ``python``) is refused, every check
+``error`` naming the server mode as the fix (:func:`other_interpreter`).
+
 There is no process exit in process, so every PostHog client the app built is
 shut down explicitly (what its ``atexit`` handler would do); the checks skip
 ``flush_on_shutdown`` in this mode. Everything the app changes in this
@@ -53,10 +57,14 @@ from harness.subject.inprocess import isolated_import
 from harness.subject.instrument import MOCK_URL_ENV
 from harness.subject.instrument import Instrumentation
 from harness.subject.instrument import ListSink
+from harness.subject.interpreter import InterpreterError
+from harness.subject.interpreter import is_default
+from harness.subject.interpreter import resolve_python
 from harness.subject.observations import boot_failure_from
 from harness.subject.observations import identified_in
 from harness.subject.observations import parse_records
 from harness.subject.process import Timeouts
+from harness.subject.runtime import package_versions
 from harness.subject.setup import import_root_in
 from harness.subject.setup import setup_commands
 from harness.subject.workspace import DEFAULT_LIMIT_BYTES
@@ -96,6 +104,7 @@ def verify_in_process(
     timeouts: Timeouts | None = None,
     workdir: Path | None = None,
     workspace_limit_bytes: int = DEFAULT_LIMIT_BYTES,
+    python: str | None = None,
 ) -> Run:
     """Verify one app in this interpreter and return everything observed.
 
@@ -106,12 +115,19 @@ def verify_in_process(
     :param timeouts: only ``request_s`` is used: each test-client request's deadline.
     :param workspace_limit_bytes: what the copy may take on disk
         (:func:`harness.subject.workspace.fresh_copy`); past it, every check is ``error``.
+    :param python: the interpreter the app should run under (``--posthog-python``).
+        This mode has only pytest's: another one, here or as the manifest's
+        ``python``, is refused (every check ``error``, naming the fix) rather
+        than judged with the wrong Flask and SDK.
     """
     started = time.monotonic()
     subject = find(app_root, name)
     if isinstance(subject, BootFailure):
         app = AppRef(name=name, root=str(app_root))
         return Run(app=app, mode=MODE, boot_failure=subject, duration_s=time.monotonic() - started)
+    refused = other_interpreter(subject, python)
+    if refused is not None:
+        return Run(app=subject.app, mode=MODE, boot_failure=refused)
     request_s = (timeouts or Timeouts()).request_s
     with tempfile.TemporaryDirectory(prefix="posthog-verify-inprocess-", dir=workdir) as tmp:
         try:
@@ -129,6 +145,32 @@ def verify_in_process(
         )
         run = dataclasses.replace(_in_sandbox(subject, target), workspace=str(workspace.resolve()))
     return dataclasses.replace(run, duration_s=time.monotonic() - started)
+
+
+def other_interpreter(subject: Subject, python: str | None) -> BootFailure | None:
+    """Why this app cannot be verified in process: it is to run under another
+    interpreter than pytest's (``python``, else its manifest's ``python``),
+    whose packages an import here would never see. None when it is pytest's."""
+    source = "--posthog-python"
+    manifest = subject.manifest
+    if python is None and manifest is not None and manifest.python is not None:
+        source = f"{manifest.label} python"
+        try:
+            python = resolve_python(manifest.python, Path(subject.app.root), source)
+        except InterpreterError as exc:
+            return BootFailure(Phase.DISCOVER, str(exc))
+    if is_default(python):
+        return None
+    versions = package_versions()
+    here = ", ".join(f"{n} {versions[n]}" for n in ("flask", "posthog") if n in versions)
+    cause = (
+        f"{source} names {python}, but in-process verification imports the app into "
+        f"pytest's own interpreter ({sys.executable}: {here}), so it would judge the app "
+        "with the wrong Flask and SDK: verify it as a server (pytest --posthog-verify, "
+        "harness.verify.verify_app), which runs it under that interpreter, or run the "
+        "in-process test under that interpreter itself"
+    )
+    return BootFailure(Phase.DISCOVER, cause)
 
 
 @dataclasses.dataclass(frozen=True)

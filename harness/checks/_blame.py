@@ -26,6 +26,11 @@ The rule (docs/checks.md, "Failed steps and who is blamed")::
    The header checks read many requests alike (:data:`ANY_OF`): they are
    judged on the requests that were served, and decided here only when none was.
 
+0. **The SDK predates an API the app calls** (``StepFailure.sdk_too_old``,
+   :data:`harness.subject.runtime.SDK_API_SINCE`): every check but the two
+   that judge the client's construction is ``error``, naming the API and the
+   release that has it, as for an app importing a module its SDK lacks.
+
 Anything not decided here is judged by the check itself. With a baseline
 (:func:`with_baseline`), whether a failure is the integration's is decided by
 comparing with the same app before the integration instead of the traceback.
@@ -53,6 +58,8 @@ if t.TYPE_CHECKING:
 
 #: Checks that judge the other boot or how the client was built, not the flows.
 NOT_FLOW_CHECKS = frozenset({"boots_without_posthog_env", "single_client", "exception_autocapture"})
+#: Checks that judge how the client was built, whatever the SDK lacked later.
+CONSTRUCTION_CHECKS = frozenset({"single_client", "exception_autocapture"})
 #: Checks that read many requests alike: judged on those that were served, and
 #: decided here only when none was.
 ANY_OF = frozenset({"distinct_id_from_header", "session_id_from_header"})
@@ -96,6 +103,9 @@ def needed(run: Run, check: str) -> tuple[Exchange, ...]:
 def blame_verdicts(run: Run, ids: t.Iterable[str]) -> dict[str, Result]:
     """The checks a failed step decides, by id (see the module docs)."""
     ids = tuple(i for i in ids if run.mode == "server" or i not in SERVER_ONLY)
+    too_old = next((x for x in run.exchanges if x.failure and x.failure.sdk_too_old), None)
+    if too_old is not None:
+        return _sdk_too_old(too_old, [i for i in ids if i not in CONSTRUCTION_CHECKS])
     flows = [x for x in run.exchanges if x.kind not in _EXPECTED_TO_RAISE]
     if flows and all(failed(x) for x in flows):
         return _cannot_serve(flows, [i for i in ids if i not in NOT_FLOW_CHECKS])
@@ -131,6 +141,19 @@ def _cannot_serve(flows: t.Sequence[Exchange], ids: t.Sequence[str]) -> dict[str
             summary = f"not judged: the app {_every(exchange)}: {_cause(failure)}{_hint(failure)}"
             verdicts[check] = result(check, Status.ERROR, summary, [_quoted(exchange, failure)])
     return verdicts
+
+
+def _sdk_too_old(exchange: Exchange, ids: t.Sequence[str]) -> dict[str, Result]:
+    """Rule 0: the app called an API its installed SDK predates. What it did
+    after is not what it does on the SDK it was written for (a failed signup
+    leaves a session, a failed hook skips the rest), so nothing that rests on
+    the flows is judged, as nothing is when it imports a module the SDK lacks."""
+    failure = exchange.failure
+    assert failure is not None
+    summary = f"not judged: {exchange.step} {_answer(exchange)}: {_cause(failure)}"
+    return {
+        check: result(check, Status.ERROR, summary, [_quoted(exchange, failure)]) for check in ids
+    }
 
 
 def _blamed(check: str, exchange: Exchange) -> Result:

@@ -23,6 +23,7 @@ from harness.checks._events import evidence
 from harness.checks._events import result
 from harness.checks.boot import traceback_tail
 from harness.checks.forks import forked_losses
+from harness.checks.ids import READ_EVENTS
 from harness.run import BootFailure
 from harness.run import Phase
 from harness.verdict import Result
@@ -37,6 +38,9 @@ Check = t.Callable[["Run"], Result]
 _JUDGED_AFTER_PARTIAL_DRIVE = frozenset(
     {"boots", "boots_without_posthog_env", "exception_autocapture"}
 )
+#: What a stop killed before anything was delivered leaves unjudged: the
+#: events, and where their requests went.
+_NEED_DELIVERY = frozenset({*READ_EVENTS, "host_from_env"})
 _SCOPED_FAULTS = {
     "stop": "flush_on_shutdown",
     "no_env": "boots_without_posthog_env",
@@ -53,6 +57,12 @@ def boot_failure_verdicts(
     if failure.phase is Phase.STOP:
         if forked_losses(run):  # the hang is the defect itself: flush_on_shutdown says so
             return {}
+        if not run.events:
+            # Killed before it delivered anything: what it held for the stop
+            # was never seen (posthog 6.0.0 with flush_interval=30 holds a
+            # batch for 30 s), so no check that reads the events can judge.
+            summary = f"not judged: the stop failed before any event was delivered ({cause})"
+            return _errors([i for i in ids if i in _NEED_DELIVERY], summary, failure)
         return _errors(["flush_on_shutdown"], f"not judged: the stop failed ({cause})", failure)
     if failure.phase is Phase.REQUEST:
         needed = [i for i in ids if i not in _JUDGED_AFTER_PARTIAL_DRIVE]

@@ -37,3 +37,19 @@ CLAIM_IDS: tuple[str, ...] = (
 )
 
 CHECK_IDS: tuple[str, ...] = GUIDANCE_IDS + CLAIM_IDS
+
+#: The checks that read what the app sent (the events). When the events are
+#: not all there for a reason that is not the app's (past the mock's budget, a
+#: stop that was killed before anything was delivered), they are ``error``;
+#: the others read the boot, the child's records or the requests.
+READ_EVENTS: tuple[str, ...] = (
+    "key_from_env",
+    "exception_captured",
+    "flush_on_shutdown",
+    "identify_on_signup",
+    "identify_on_login",
+    "no_pii_in_events",
+    "distinct_id_from_header",
+    "session_id_from_header",
+    "no_silent_drops",
+)

@@ -16,7 +16,12 @@ a context from ``posthog.new_context()``). The teardown hook that calls
 ``ctx.__exit__(exc)`` on a PostHog context raises at the call site, never
 inside the SDK, which is why the line's objects are looked at too.
 
-Only the standard library is imported: this runs in every child.
+An exception that is the app calling an API its installed SDK predates
+(:func:`harness.subject.runtime.missing_sdk_api`) is not the integration's:
+its cause names the release the app needs.
+
+Only the standard library (and the app side's own modules) is imported: this
+runs in every child.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ import traceback
 import types
 import typing as t
 from pathlib import Path
+
+from harness.subject.runtime import missing_sdk_api
+from harness.subject.runtime import package_versions
 
 TAIL_LINES = 12
 # "Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set.",
@@ -69,11 +77,16 @@ def describe_exception(exc: BaseException, app_root: str) -> dict[str, t.Any]:
         }
     lines = traceback.format_exception(exc)
     tail = "".join(lines).strip().splitlines()[-TAIL_LINES:]
+    cause = exception_line(exc)
+    # An API the installed SDK predates: the environment's to fix (runtime.py).
+    too_old = missing_sdk_api(exc, package_versions())
     return {
-        "cause": exception_line(exc),
+        "cause": cause if too_old is None else f"{cause}: {too_old}",
         "location": location,
         "traceback_tail": "\n".join(tail),
-        "in_integration": _through_posthog(frames) or bool(own and _touches_posthog(*own[-1])),
+        "in_integration": too_old is None
+        and (_through_posthog(frames) or bool(own and _touches_posthog(*own[-1]))),
+        "sdk_too_old": too_old is not None,
     }
 
 

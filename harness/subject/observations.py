@@ -173,6 +173,7 @@ def step_failure_from(record: dict[str, t.Any]) -> StepFailure:
         location=_location(record.get("location")),
         traceback_tail=str(record.get("traceback_tail", "")),
         in_integration=bool(record.get("in_integration", False)),
+        sdk_too_old=bool(record.get("sdk_too_old", False)),
     )
 
 

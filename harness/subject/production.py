@@ -5,7 +5,9 @@ Read, never run: a ``Procfile``'s ``web:`` line, a start script (``boot.sh``,
 ``ENTRYPOINT``, and ``gunicorn.conf.py`` (its literal top-level assignments,
 through :mod:`ast`). The first gunicorn command line found wins; a
 ``gunicorn.conf.py`` (or the ``-c`` file it names) fills what the line leaves
-out. Nothing that says gunicorn: werkzeug, as before::
+out. The config file's server hooks (``post_fork``..., :data:`ServePlan.hooks`)
+are the exception: the server runs the file where the app runs, as gunicorn
+does, and honours them. Nothing that says gunicorn: werkzeug, as before::
 
     plan = read_serving(Path("my_app"))
     plan.server, plan.workers, plan.preload   # "gunicorn", 3, True
@@ -26,6 +28,8 @@ import re
 import shlex
 from pathlib import Path
 
+from harness.serve import GUNICORN_HOOKS
+
 #: More workers than this are served as this many: the defect shows with two.
 MAX_WORKERS = 4
 #: Worker classes served as named; others (gevent, eventlet, uvicorn's) need
@@ -44,6 +48,10 @@ class ServePlan:
         said: werkzeug).
     :param notes: what was read but could not be used as is (a worker count
         from the environment, a count capped at :data:`MAX_WORKERS`).
+    :param config: the gunicorn config file that defines ``hooks``, relative
+        to the app: the server runs it, as gunicorn does, for them.
+    :param hooks: the server hooks it defines (``post_fork``...), which are
+        honoured (:data:`harness.serve.GUNICORN_HOOKS`).
     """
 
     server: str = "werkzeug"
@@ -53,14 +61,17 @@ class ServePlan:
     preload: bool = False
     source: str = ""
     notes: tuple[str, ...] = ()
+    config: str = ""
+    hooks: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.server == "werkzeug":
             return "werkzeug (nothing in the repository says how it is served)"
         preload = ", --preload" if self.preload else ""
+        hooks = f", hooks {', '.join(self.hooks)} from {self.config}" if self.hooks else ""
         return (
             f"gunicorn, {self.workers} worker(s), {self.worker_class}"
-            f"{f' x{self.threads} threads' if self.threads > 1 else ''}{preload} "
+            f"{f' x{self.threads} threads' if self.threads > 1 else ''}{preload}{hooks} "
             f"(from {self.source})"
         )
 
@@ -131,6 +142,13 @@ def _config_file(path: Path, notes: list[str]) -> dict[str, object]:
     names = {"workers": "workers", "worker_class": "worker_class", "threads": "threads"}
     names["preload_app"] = "preload"
     found: dict[str, object] = {}
+    hooks = [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in GUNICORN_HOOKS
+    ]
+    if hooks:
+        found["hooks"] = tuple(hooks)
     for node in tree.body:
         if not isinstance(node, ast.Assign) or len(node.targets) != 1:
             continue
@@ -197,6 +215,8 @@ def read_serving(root: Path) -> ServePlan:
     if config.is_file():
         from_file = _config_file(config, notes)
         settings = from_file | settings  # the command line overrides the file
+        if "hooks" in from_file:  # the server runs the file for them
+            settings["config"] = config_name
         source = source or f"{config_name}"
         source += f"; {config_name}" if config_name not in source else ""
     if not source:
@@ -215,6 +235,7 @@ def _plan(settings: dict[str, object], source: str, notes: list[str]) -> ServePl
     if worker_class not in WORKER_CLASSES:
         notes.append(f"worker class {worker_class!r} served as gthread")
         worker_class = "gthread"
+    hooks = settings.get("hooks", ())
     return ServePlan(
         server="gunicorn",
         workers=workers,
@@ -223,6 +244,8 @@ def _plan(settings: dict[str, object], source: str, notes: list[str]) -> ServePl
         preload=settings.get("preload") is True,
         source=source,
         notes=tuple(notes),
+        config=str(settings.get("config", "")),
+        hooks=tuple(str(h) for h in hooks) if isinstance(hooks, tuple) else (),
     )
 
 
@@ -232,4 +255,6 @@ def server_args(plan: ServePlan) -> tuple[str, ...]:
         return ()
     args = ["--workers", str(plan.workers), "--worker-class", plan.worker_class]
     args += ["--threads", str(plan.threads), *(["--preload"] if plan.preload else [])]
+    # The config file is run (as gunicorn runs it) only for its hooks.
+    args += ["--config", plan.config] if plan.hooks else []
     return tuple(args)

@@ -20,7 +20,11 @@ Why these ranges (read from the SDK's wheels and changelog):
   semantics), keyword ``capture(event, distinct_id=...)`` and no
   ``identify()``. ``enable_exception_autocapture`` exists since 3.x.
   ``posthog.integrations.flask`` exists from 7.66.0 on: an app importing it
-  needs that SDK, and an older one fails its own import (``boots``).
+  needs that SDK, and an older one fails its own import (``boots``). Likewise
+  for the later APIs in :data:`SDK_API_SINCE` (``new_context(client=...)``
+  from 6.9.0, ``Client.evaluate_flags`` from 7.14.0, read from the wheels): an
+  app calling one on an SDK that predates it is not judged (``error`` naming
+  the release it needs), as an app importing the Flask integration is not.
 - Flask and werkzeug 2.2 to 3.x: the routing, error-handler and WSGI APIs the
   server entry uses are the same across them.
 - Python 3.11 and later: the app side uses nothing newer; older interpreters
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import re
 import sys
 import typing as t
 
@@ -47,6 +52,16 @@ SUPPORTED: dict[str, tuple[tuple[int, ...], tuple[int, ...] | None]] = {
 PACKAGES = ("flask", "werkzeug", "posthog", "gunicorn")
 #: The first posthog release shipping ``posthog.integrations.flask``.
 FLASK_INTEGRATION_SINCE = (7, 66, 0)
+#: APIs of the supported range that its older releases lack, each with the
+#: first release that has it (read from the published wheels): an app using
+#: one on an older SDK needs a newer posthog, which is the environment's to
+#: provide, not a defect of its integration. ``name`` is how the SDK spells it:
+#: a module, ``Client.<method>``, or ``<function>(<keyword>=)``.
+SDK_API_SINCE: dict[str, tuple[int, ...]] = {
+    "posthog.integrations.flask": FLASK_INTEGRATION_SINCE,
+    "new_context(client=)": (6, 9, 0),
+    "Client.evaluate_flags": (7, 14, 0),
+}
 #: From posthog 7.39.0 the SDK's own atexit handler flushes within a 1 s
 #: budget (``_ATEXIT_FLUSH_TIMEOUT_SECONDS``); before, it joins the consumer,
 #: which finishes the batch in flight with its full retry backoff and drops
@@ -148,16 +163,46 @@ def sdk_exit_flush(posthog_version: str | None) -> str:
     )
 
 
+def _needs_newer(uses: str, api: str, found: str | None) -> str | None:
+    since = SDK_API_SINCE[api]
+    if found is None or parse_version(found) >= since:
+        return None
+    return (
+        f"the app {uses}, which posthog {found} does not have (it ships from posthog "
+        f"{'.'.join(map(str, since))} on, in the app's interpreter {sys.executable}): "
+        "install the app's requirements there, or pass --posthog-install"
+    )
+
+
 def missing_sdk_module(name: str, versions: dict[str, str]) -> str | None:
     """Why importing ``name`` failed when the installed SDK predates it: the
     environment's fault (the app needs a newer posthog), not the app's."""
+    modules = (m for m in SDK_API_SINCE if m.startswith("posthog."))
+    api = next((m for m in modules if name == m or name.startswith(f"{m}.")), None)
+    if api is None:
+        return None
+    return _needs_newer(f"imports {name}", api, versions.get("posthog"))
+
+
+_UNEXPECTED_KEYWORD = re.compile(r"^(\w+)\(\) got an unexpected keyword argument '(\w+)'$")
+
+
+def missing_sdk_api(exc: BaseException, versions: dict[str, str]) -> str | None:
+    """Why ``exc`` was raised when it is the app calling an API of
+    :data:`SDK_API_SINCE` the installed SDK predates (an ``AttributeError``
+    on a client, a ``TypeError`` for a keyword it does not take); None for
+    any other exception, which is judged as the app's own."""
     found = versions.get("posthog")
-    if not name.startswith("posthog.integrations.flask") or found is None:
+    if isinstance(exc, AttributeError) and exc.name is not None:
+        owner = type(getattr(exc, "obj", None))
+        if owner.__module__.split(".")[0] == "posthog":
+            api = f"Client.{exc.name}"
+            if api in SDK_API_SINCE:
+                return _needs_newer(f"calls {owner.__name__}.{exc.name}()", api, found)
         return None
-    if parse_version(found) >= FLASK_INTEGRATION_SINCE:
-        return None
-    return (
-        f"the app imports {name}, which posthog {found} does not have (it ships from "
-        f"posthog 7.66.0 on, in the app's interpreter {sys.executable}): install the "
-        "app's requirements there, or pass --posthog-install"
-    )
+    matched = _UNEXPECTED_KEYWORD.match(str(exc)) if isinstance(exc, TypeError) else None
+    if matched is not None:
+        api = f"{matched[1]}({matched[2]}=)"
+        if api in SDK_API_SINCE:
+            return _needs_newer(f"calls {matched[1]}({matched[2]}=...)", api, found)
+    return None

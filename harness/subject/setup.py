@@ -22,7 +22,8 @@ Where the commands come from, first match wins:
    command. Migrations win when both are there: they create the same tables.
 
 ``flask`` and ``python`` as a command's first word run under the interpreter
-the app runs under, behind the harness's network guard
+the app runs under (``--posthog-python``, the manifest's ``python``, or the
+``--posthog-install`` environment; pytest's own otherwise), behind the harness's network guard
 (:mod:`harness.subject.setup_guard`), with ``FLASK_APP`` set to the app's
 target, so ``flask ...`` finds the same app the harness boots.
 
@@ -159,12 +160,16 @@ def run_command(
     return CommandResult(code, text, time.monotonic() - started)
 
 
-def resolve_argv(argv: t.Sequence[str]) -> tuple[str, ...]:
-    """``flask``/``python`` commands run under this interpreter (the app's, not
+def resolve_argv(argv: t.Sequence[str], python: str | None = None) -> tuple[str, ...]:
+    """``flask``/``python`` commands run under the app's interpreter (not
     whatever the PATH holds), through :mod:`harness.subject.setup_guard`, which
-    installs the network guard first; another program runs as it is."""
+    installs the network guard first; another program runs as it is.
+
+    :param python: the app's interpreter (``--posthog-python``, the manifest's
+        ``python``, the ``--posthog-install`` environment's); None: pytest's own.
+    """
     if argv[0] in ("flask", "python", "python3"):
-        return (sys.executable, "-m", "harness.subject.setup_guard", *argv)
+        return (python or sys.executable, "-m", "harness.subject.setup_guard", *argv)
     return tuple(argv)
 
 
@@ -190,16 +195,18 @@ def run_setup(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     runner: Runner = run_command,
+    python: str | None = None,
 ) -> tuple[SetupCommand, ...]:
     """Run ``commands`` in order in ``workspace``; stop at the first that fails.
 
     :param env: the environment the app boots with (see :func:`setup_env`).
     :param runner: :func:`run_command` or a sandboxed replacement.
+    :param python: the app's interpreter (see :func:`resolve_argv`).
     """
     done: list[SetupCommand] = []
     for planned in commands:
         own = dict(env) | ({"FLASK_APP": planned.flask_app} if planned.flask_app else {})
-        outcome = runner(resolve_argv(planned.argv), workspace, own, timeout_s)
+        outcome = runner(resolve_argv(planned.argv, python), workspace, own, timeout_s)
         done.append(
             SetupCommand(
                 command=planned.argv,
@@ -214,9 +221,14 @@ def run_setup(
     return tuple(done)
 
 
-def setup_failure(records: t.Sequence[SetupCommand], timeout_s: float) -> BootFailure | None:
+def setup_failure(
+    records: t.Sequence[SetupCommand], timeout_s: float, python: str | None = None
+) -> BootFailure | None:
     """The failed set-up command as a boot failure the harness does not blame
-    on the integration (``error`` on every check), or None when all succeeded."""
+    on the integration (``error`` on every check), or None when all succeeded.
+
+    :param python: the interpreter the commands ran under (None: pytest's own).
+    """
     failed = next((r for r in records if r.exit_code != 0), None)
     if failed is None:
         return None
@@ -229,7 +241,10 @@ def setup_failure(records: t.Sequence[SetupCommand], timeout_s: float) -> BootFa
         what = f"exited with code {failed.exit_code}"
         fix = "fix the command or the settings it needs ([env] or --posthog-env-file)"
     if last.startswith("ModuleNotFoundError"):
-        fix = "install the app's requirements where pytest runs (pip install -r requirements.txt)"
+        fix = (
+            f"install the app's requirements in the app's interpreter ({python or sys.executable}:"
+            " pip install -r requirements.txt there), or pass --posthog-install"
+        )
     cause = (
         f"the app's set-up command `{shown}` ({failed.reason}) {what}"
         + (f": {last.rstrip('.')}" if last else "")
@@ -285,11 +300,13 @@ def prepare(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     runner: Runner = run_command,
+    python: str | None = None,
 ) -> tuple[tuple[SetupCommand, ...], BootFailure | None, dict[str, str]]:
     """Everything the workspace needs before the boot, in one call.
 
     :param env: the environment the app boots with (its settings and the
         injected PostHog variables included).
+    :param python: the app's interpreter, the set-up commands' too.
     :returns: the set-up commands run, the failure that stops the boot (or
         None), and ``env`` with the import root on ``PYTHONPATH``.
     """
@@ -301,8 +318,10 @@ def prepare(
     if not commands:
         return (), None, env
     child_env = setup_env(env, flask_app(location))
-    records = run_setup(commands, workspace, child_env, timeout_s=timeout_s, runner=runner)
-    return records, setup_failure(records, timeout_s), env
+    records = run_setup(
+        commands, workspace, child_env, timeout_s=timeout_s, runner=runner, python=python
+    )
+    return records, setup_failure(records, timeout_s, python), env
 
 
 # -- zero-config: what a conventional app needs --------------------------------

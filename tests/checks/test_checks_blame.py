@@ -34,6 +34,12 @@ TEARDOWN = StepFailure(
     traceback_tail='  File "wsgi.py", line 61, in close_posthog_context\nTypeError: ...',
     in_integration=True,
 )
+TOO_OLD = StepFailure(
+    cause="AttributeError: 'Posthog' object has no attribute 'evaluate_flags': the app calls "
+    "Posthog.evaluate_flags(), which posthog 6.0.0 does not have (it ships from posthog 7.14.0 on)",
+    location=SourceLocation("app/analytics.py", 63),
+    sdk_too_old=True,
+)
 HUNG = StepFailure(cause="no answer within 2 s (the request deadline): the request hung")
 
 
@@ -207,3 +213,20 @@ def test_the_header_checks_are_decided_only_when_no_request_of_theirs_was_served
     status, summary = verdicts(run)["distinct_id_from_header"]
     assert status is Status.ERROR
     assert summary.startswith("not judged: anon_browse answered 500: sqlite3.OperationalError")
+
+
+def test_an_api_the_sdk_predates_leaves_every_flow_check_unjudged() -> None:
+    """Rule 0: one request that called an API its SDK lacks, and what followed
+    is not the app as written: error everywhere but the client's construction."""
+    got = verdicts(failing(good_run(), 2, TOO_OLD))
+    judged = {c for c, (status, _) in got.items() if status is not Status.ERROR}
+    assert judged == {"single_client", "exception_autocapture"}
+    _, summary = got["distinct_id_from_header"]  # served requests do not rescue it
+    assert summary == f"not judged: signup answered 500: {TOO_OLD.cause} (app/analytics.py:63)"
+
+
+def test_without_the_marker_the_same_exception_is_judged_as_usual() -> None:
+    plain = dataclasses.replace(TOO_OLD, sdk_too_old=False, in_integration=True)
+    got = verdicts(failing(good_run(), 2, plain))
+    assert got["identify_on_signup"][0] is Status.FAIL
+    assert got["single_client"][0] is Status.PASS

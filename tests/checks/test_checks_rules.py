@@ -14,6 +14,7 @@ from harness.checks import CHECKS
 from harness.checks import run_checks
 from harness.checks._rules import apply_rules
 from harness.checks.ids import GUIDANCE_IDS
+from harness.checks.ids import READ_EVENTS
 from harness.run import BootFailure
 from harness.run import Phase
 from harness.verdict import Result
@@ -85,6 +86,20 @@ def test_failure_in_the_stop_phase_errors_flush_on_shutdown_only() -> None:
     assert results["flush_on_shutdown"].status is Status.ERROR
     assert "after SIGTERM" in results["flush_on_shutdown"].summary
     assert all(results[c].status is Status.PASS for c in GUIDANCE_IDS if c != "flush_on_shutdown")
+
+
+def test_a_stop_killed_before_any_delivery_leaves_the_delivery_unjudged() -> None:
+    """posthog 6.0.0 with flush_interval=30 holds its batch past the stop
+    deadline: nothing arrived, so nothing that reads what arrived can judge."""
+    failure = BootFailure(Phase.STOP, "the app did not stop: SIGKILL after SIGTERM timeout (10 s)")
+    results = _by_id(run_checks(good_run(boot_failure=failure, events=())))
+    unjudged = {c for c, r in results.items() if r.status is Status.ERROR}
+    assert unjudged == {*READ_EVENTS, "host_from_env"}
+    assert results["no_silent_drops"].summary == (
+        "not judged: the stop failed before any event was delivered (stop: the app did not "
+        "stop: SIGKILL after SIGTERM timeout (10 s))"
+    )
+    assert results["single_client"].status is Status.PASS  # the boot's records still count
 
 
 def test_a_capture_server_fault_errors_every_check() -> None:

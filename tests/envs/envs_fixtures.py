@@ -12,8 +12,17 @@ from harness.envs import InstallError
 from harness.envs import Requirements
 from harness.envs import ensure_env
 
-#: The second combination CI verifies the corpus on.
-ALT_REQUIREMENTS = ("flask==2.3.3", "werkzeug==2.3.8", "posthog==6.0.0")
+#: The second combination CI verifies the corpus on, with the extensions the
+#: corpus's migrations app needs, pinned to releases that support Flask 2.3.
+ALT_REQUIREMENTS = (
+    "flask==2.3.3",
+    "werkzeug==2.3.8",
+    "posthog==6.0.0",
+    "flask-sqlalchemy==3.1.1",
+    "flask-migrate==4.0.7",
+    "sqlalchemy==2.0.36",
+    "alembic==1.13.3",
+)
 #: The newest Python, with pytest's own Flask and SDK.
 NEWEST_REQUIREMENTS = ("flask==3.1.3", "posthog==7.91.1")
 #: Below the supported SDK range (posthog>=6.0,<8).

@@ -3,7 +3,12 @@
 The facts the checks rest on (docs/checks.md), measured per SDK version by
 ``test_envs_sdk_facts.py``: ``context``, ``sync``, ``retry``, ``exit`` (a
 normal interpreter exit without ``shutdown()``), ``flask`` (the Flask
-integration's properties). Prints one JSON line of what it saw.
+integration's properties), ``module_without_key`` (a module-level call
+with no key), ``held_batch`` (``shutdown()`` under a long ``flush_interval``),
+``apis`` (each API of
+``harness.subject.runtime.SDK_API_SINCE`` used as an app uses it, and what the
+harness makes of the exception when this SDK lacks it: the app side's modules
+are on ``PYTHONPATH``). Prints one JSON line of what it saw.
 """
 
 from __future__ import annotations
@@ -92,6 +97,61 @@ def flask() -> dict[str, t.Any]:
     return {"integration": True}
 
 
+def module_without_key() -> dict[str, t.Any]:
+    """A module-level capture with no key set, the module disabled."""
+    posthog.disabled = True
+    try:
+        posthog.capture("no_key", distinct_id="u1")
+    except Exception as exc:
+        return {"raised": f"{type(exc).__name__}: {exc}"}
+    return {"raised": None}
+
+
+def held_batch() -> dict[str, t.Any]:
+    """shutdown() of a client whose flush_interval is long: does it wait for
+    the interval (the consumer still collecting its batch) or send now?"""
+    import threading
+
+    c = client(flush_interval=60)
+    c.capture("held", distinct_id="u1")
+    stopping = threading.Thread(target=c.shutdown, daemon=True)
+    stopping.start()
+    stopping.join(10)  # the bound: a prompt shutdown takes milliseconds
+    return {"shut_down_within_10_s": not stopping.is_alive()}
+
+
+def apis() -> dict[str, t.Any]:
+    import importlib
+
+    from harness.subject.runtime import missing_sdk_api
+    from harness.subject.runtime import missing_sdk_module
+    from harness.subject.runtime import package_versions
+
+    c = client()
+    uses: dict[str, t.Callable[[], object]] = {
+        "posthog.integrations.flask": lambda: importlib.import_module("posthog.integrations.flask"),
+        "new_context(client=)": lambda: posthog.new_context(client=c),
+        "Client.evaluate_flags": lambda: c.evaluate_flags,
+    }
+    seen: dict[str, t.Any] = {}
+    for name, use in uses.items():
+        try:
+            use()
+        except ModuleNotFoundError as exc:
+            seen[name] = missing_sdk_module(str(exc.name), package_versions())
+        except Exception as exc:
+            seen[name] = missing_sdk_api(exc, package_versions()) or repr(exc)
+        else:
+            seen[name] = None
+    c.shutdown()
+    return {"apis": seen}
+
+
 FACTS = {"context": context, "sync": sync, "retry": retry, "exit": exit_without_shutdown}
-FACTS["flask"] = flask
+FACTS |= {"flask": flask, "apis": apis, "module_without_key": module_without_key}
+FACTS["held_batch"] = held_batch
 print(json.dumps({"posthog": posthog.VERSION, **FACTS[FACT]()}), flush=True)
+if FACT == "held_batch":
+    import os
+
+    os._exit(0)  # a held consumer would keep the interpreter's exit waiting

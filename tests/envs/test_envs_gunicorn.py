@@ -4,7 +4,10 @@ The reference app with a ``Procfile``: preloaded (its client is built in the
 arbiter, before the fork) or not (each worker builds its own). On posthog
 6.0.0 a forked client never sends (posthog-python#290): ``flush_on_shutdown``
 fails saying so. posthog 7.91 restarts its consumer in a forked worker, so the
-same app passes there: a version-specific verdict, proven both ways.
+same app passes there: a version-specific verdict, proven both ways. The
+corpus's ``correct_post_fork_client`` builds its client in its
+``gunicorn.conf.py``'s ``post_fork`` hook, which the server honours: it
+passes on posthog 6.0.0 preloaded.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from harness.verdict import Result
 from harness.verdict import Status
 from harness.verify import Options
 from harness.verify import verify_app
+from target_apps.materialize import materialize
 
 ROOT = Path(__file__).resolve().parents[2]
 # Two workers booting on a busy machine; a preloaded worker's stop hangs (5 s).
@@ -79,3 +83,34 @@ def test_posthog_7_restarts_its_consumer_after_the_fork(tmp_path: Path) -> None:
     verdicts, _ = _verify(app, None)
     assert verdicts["flush_on_shutdown"].status is Status.PASS, verdicts["flush_on_shutdown"]
     assert verdicts["no_silent_drops"].status is Status.PASS
+
+
+def test_a_client_built_in_post_fork_delivers_preloaded_on_posthog_6(
+    tmp_path: Path, gunicorn_python: str
+) -> None:
+    """The fix for posthog-python#290: each worker builds its client after the
+    fork, in the config file's hook; the preload stays."""
+    app = materialize("correct_post_fork_client", tmp_path)
+    verdicts, serving = _verify(app, gunicorn_python)
+    assert serving == (
+        "gunicorn, 2 worker(s), sync, --preload, hooks post_fork from gunicorn.conf.py (from "
+        'Procfile line 1: gunicorn -c gunicorn.conf.py "app:create_app()")'
+    )
+    assert {c: r.status for c, r in verdicts.items() if r.status is not Status.PASS} == {}
+    assert verdicts["single_client"].summary.startswith("one client in each of 2 worker")
+
+
+def test_a_config_file_that_raises_is_the_apps_boot_failure(tmp_path: Path) -> None:
+    app = _app(tmp_path, 'web: gunicorn "app:create_app()"\n')
+    (app / "gunicorn.conf.py").write_text(
+        "raise RuntimeError('WEB_CONCURRENCY is not a number')\n\n\n"
+        "def post_fork(server, worker):\n    pass\n"
+    )
+    verdicts, _ = _verify(app, None)
+    boots = verdicts["boots"]
+    assert boots.status is Status.FAIL, boots
+    assert "RuntimeError: WEB_CONCURRENCY is not a number" in boots.summary
+    assert boots.evidence[0]["note"] == (
+        "gunicorn.conf.py raised: RuntimeError: WEB_CONCURRENCY is not a number"
+    )
+    assert {r.status for c, r in verdicts.items() if c != "boots"} == {Status.ERROR}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from harness.subject.observations import parse_records
 from harness.verdict import Status
 from harness.verify import Options
 from harness.verify import verify_app
+from harness.verify_inprocess import verify_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "target_apps" / "reference"
@@ -159,3 +161,64 @@ def test_the_app_side_root_is_made_once_by_threads_racing_on_a_fresh_machine(
     assert link.is_symlink()
     assert (link / "serve.py").is_file()
     assert [p.name for p in roots[0].iterdir()] == ["harness"]
+
+
+_RECORDER = (
+    'python -c "import sys, importlib.metadata as m; '
+    "print('set-up ran under', sys.executable, 'with flask', m.version('flask'))\""
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("named_by", ["--posthog-python", "manifest"])
+def test_set_up_commands_run_under_the_apps_interpreter(
+    alt_python: str, tmp_path: Path, named_by: str
+) -> None:
+    """A ``python ...`` set-up command runs under the interpreter the app
+    runs under, not pytest's: it reports the second combination's Flask."""
+    app = tmp_path / "app"
+    shutil.copytree(REFERENCE, app)
+    manifest = f"[setup]\ncommands = [{json.dumps(_RECORDER)}]\n"  # JSON strings are TOML's
+    options, expected = Options(python=alt_python), alt_python
+    if named_by == "manifest":
+        (app / ".venv").symlink_to(Path(alt_python).parents[1], target_is_directory=True)
+        manifest = 'python = ".venv/bin/python"\n' + manifest
+        options, expected = Options(), str(app / ".venv" / "bin" / "python")
+    (app / "posthog-verify.toml").write_text(manifest)
+    run = verify_app(app, name="app", options=options)
+    assert run.boot_failure is None, run.boot_failure
+    (recorded,) = [s for s in run.setup if s.reason.endswith("[setup] commands")]
+    assert recorded.exit_code == 0, recorded.output_tail
+    ran_under = recorded.output_tail.split("set-up ran under ", 1)[1].split()
+    assert ran_under == [expected, "with", "flask", "2.3.3"]
+    assert run.versions["flask"] == "2.3.3"  # and the app itself, as before
+
+
+@pytest.mark.parametrize("named_by", ["argument", "manifest"])
+def test_in_process_refuses_another_interpreter(tmp_path: Path, named_by: str) -> None:
+    """In process the app is imported here: judging it with pytest's Flask and
+    SDK when it names another interpreter would be a verdict on the wrong app."""
+    app = tmp_path / "app"
+    shutil.copytree(REFERENCE, app)
+    other = tmp_path / "other-python"
+    other.symlink_to("/usr/bin/env")  # any executable that is not pytest's interpreter
+    python: str | None = str(other)
+    if named_by == "manifest":
+        (app / "posthog-verify.toml").write_text(f'python = "{other}"\n')
+        python = None
+    run = verify_in_process(app, name="app", python=python)
+    assert run.boot_failure is not None
+    assert not run.boot_failure.app_raised
+    cause = run.boot_failure.cause
+    source = "--posthog-python" if named_by == "argument" else "posthog-verify.toml python"
+    assert cause.startswith(f"{source} names {other}, but in-process verification imports")
+    assert f"pytest's own interpreter ({sys.executable}:" in cause
+    assert "verify it as a server (pytest --posthog-verify, harness.verify.verify_app)" in cause
+    assert {r.status for r in run_checks(run)} == {Status.ERROR}
+    assert run.exchanges == ()  # nothing was imported or driven
+
+
+def test_in_process_accepts_pytests_own_interpreter_named(tmp_path: Path) -> None:
+    run = verify_in_process(REFERENCE, name="reference", python=sys.executable)
+    assert run.boot_failure is None, run.boot_failure
+    assert {r.status for r in run_checks(run)} <= {Status.PASS, Status.SKIP}

@@ -8,6 +8,7 @@ import pytest
 
 from harness.subject.production import ServePlan
 from harness.subject.production import read_serving
+from harness.subject.production import server_args
 
 
 def _app(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -109,3 +110,41 @@ def test_describe_says_what_was_read_and_from_where(tmp_path: Path) -> None:
         "app:app)"
     )
     assert read_serving(tmp_path / "nothing").describe().startswith("werkzeug (nothing")
+
+
+_HOOKED = """import os
+workers = 2
+preload_app = True
+
+
+def post_fork(server, worker):
+    build_client(worker)
+
+
+def build_client(worker):  # not a hook: only gunicorn's names count
+    ...
+
+
+def on_exit(server):
+    ...
+"""
+
+
+def test_the_config_files_hooks_are_served_with_it(tmp_path: Path) -> None:
+    plan = read_serving(_app(tmp_path, {"gunicorn.conf.py": _HOOKED}))
+    assert (plan.hooks, plan.config, plan.preload) == (
+        ("post_fork", "on_exit"),
+        "gunicorn.conf.py",
+        True,
+    )
+    assert server_args(plan)[-2:] == ("--config", "gunicorn.conf.py")
+    assert plan.describe() == (
+        "gunicorn, 2 worker(s), sync, --preload, hooks post_fork, on_exit from gunicorn.conf.py "
+        "(from gunicorn.conf.py)"
+    )
+
+
+def test_a_config_without_hooks_is_not_run(tmp_path: Path) -> None:
+    plan = read_serving(_app(tmp_path, {"gunicorn.conf.py": "workers = 2\n"}))
+    assert (plan.hooks, plan.config) == ((), "")
+    assert "--config" not in server_args(plan)

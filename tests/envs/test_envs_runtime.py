@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.subject.runtime import describe_range
+from harness.subject.runtime import missing_sdk_api
+from harness.subject.runtime import missing_sdk_module
 from harness.subject.runtime import parse_version
 from harness.subject.runtime import runtime_record
 from harness.subject.runtime import unsupported
@@ -94,3 +96,78 @@ def test_runtime_record_carries_the_schema_and_this_interpreter() -> None:
 def test_describe_range() -> None:
     assert describe_range("posthog") == ">=6.0, <8"
     assert describe_range("python") == ">=3.11"
+
+
+class _FakeClient:
+    """Stands in for posthog's Client: only its module matters to the rule."""
+
+
+_FakeClient.__module__ = "posthog.client"
+_FakeClient.__name__ = "Posthog"
+
+
+def _attribute_error(owner: object, name: str) -> AttributeError:
+    try:
+        getattr(owner, name)
+    except AttributeError as exc:
+        return exc
+    raise AssertionError(f"{owner!r} has {name}")
+
+
+@pytest.mark.parametrize(
+    ("exc", "found", "expected"),
+    [
+        pytest.param(
+            _attribute_error(_FakeClient(), "evaluate_flags"),
+            "6.0.0",
+            "the app calls Posthog.evaluate_flags(), which posthog 6.0.0 does not have "
+            "(it ships from posthog 7.14.0 on",
+            id="method",
+        ),
+        pytest.param(
+            TypeError("new_context() got an unexpected keyword argument 'client'"),
+            "6.8.0",
+            "the app calls new_context(client=...), which posthog 6.8.0 does not have "
+            "(it ships from posthog 6.9.0 on",
+            id="keyword",
+        ),
+    ],
+)
+def test_an_api_the_sdk_predates_is_named_with_its_release(
+    exc: BaseException, found: str, expected: str
+) -> None:
+    message = missing_sdk_api(exc, {"posthog": found})
+    assert message is not None
+    assert message.startswith(expected)
+    assert message.endswith("install the app's requirements there, or pass --posthog-install")
+
+
+@pytest.mark.parametrize(
+    ("exc", "found"),
+    [
+        pytest.param(_attribute_error(_FakeClient(), "evaluate_flags"), "7.14.0", id="has-it"),
+        pytest.param(
+            TypeError("new_context() got an unexpected keyword argument 'client'"),
+            "6.9.0",
+            id="has-keyword",
+        ),
+        pytest.param(_attribute_error(object(), "evaluate_flags"), "6.0.0", id="not-posthogs"),
+        pytest.param(_attribute_error(_FakeClient(), "evalute_flags"), "6.0.0", id="a-typo"),
+        pytest.param(
+            TypeError("new_context() got an unexpected keyword argument 'fresh_'"),
+            "6.0.0",
+            id="other-keyword",
+        ),
+        pytest.param(ValueError("API key is required"), "6.0.0", id="other-exception"),
+    ],
+)
+def test_anything_else_is_the_apps_own(exc: BaseException, found: str) -> None:
+    assert missing_sdk_api(exc, {"posthog": found}) is None
+
+
+def test_the_import_rule_reads_the_same_table() -> None:
+    message = missing_sdk_module("posthog.integrations.flask", {"posthog": "7.65.0"})
+    assert message is not None
+    assert "(it ships from posthog 7.66.0 on" in message
+    assert missing_sdk_module("posthog.integrations.flask", {"posthog": "7.66.0"}) is None
+    assert missing_sdk_module("posthog.integrations.nope", {"posthog": "6.0.0"}) is None

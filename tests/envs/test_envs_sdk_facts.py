@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import typing as t
 from pathlib import Path
@@ -19,8 +20,10 @@ import pytest
 
 from harness.capture import CaptureServer
 from harness.capture import RequestKind
+from harness.subject.interpreter import app_side_root
 from harness.subject.runtime import EXIT_BUDGET_SINCE
 from harness.subject.runtime import FLASK_INTEGRATION_SINCE
+from harness.subject.runtime import SDK_API_SINCE
 from harness.subject.runtime import parse_version
 
 PROBE = Path(__file__).with_name("sdk_facts_probe.py")
@@ -28,8 +31,9 @@ pytestmark = pytest.mark.slow
 
 
 def _probe(python: str, fact: str, mock: CaptureServer) -> dict[str, t.Any]:
+    env = os.environ | {"PYTHONPATH": str(app_side_root())}
     proc = subprocess.run(
-        [python, str(PROBE), fact, mock.url], capture_output=True, text=True, timeout=60
+        [python, str(PROBE), fact, mock.url], capture_output=True, text=True, timeout=60, env=env
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return t.cast(dict[str, t.Any], json.loads(proc.stdout.splitlines()[-1]))
@@ -105,3 +109,47 @@ def test_flask_integration_properties(any_python: str) -> None:
     assert props["$current_url"] == "http://localhost/hello"
     assert props["$ip"] == "198.51.100.7"
     assert props["$user_agent"] == "facts-agent/1"
+
+
+def test_each_later_api_is_there_or_named_with_its_release(any_python: str) -> None:
+    """The table the blame rule reads (SDK_API_SINCE) against the real SDK:
+    from its release on the API works; before it, the exception an app gets is
+    read as the environment's, naming that release."""
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "apis", mock)
+    assert set(seen["apis"]) == set(SDK_API_SINCE)
+    version = parse_version(seen["posthog"])
+    for name, since in SDK_API_SINCE.items():
+        if version >= since:
+            assert seen["apis"][name] is None, name
+        else:
+            release = ".".join(map(str, since))
+            assert f"does not have (it ships from posthog {release} on" in seen["apis"][name]
+
+
+def test_a_module_level_call_without_a_key(any_python: str) -> None:
+    """posthog 6.0.0 raises where 7.x drops the event: correct_module_level and
+    login_on_landing answer 500 without a key there, broken_module_capture's
+    stray call answers 500 instead of vanishing (test_envs_second_combination)."""
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "module_without_key", mock)
+        assert mock.store.events() == []
+    if parse_version(seen["posthog"]) < (7,):
+        assert seen["raised"] == "ValueError: API key is required"
+    else:
+        assert seen["raised"] is None
+
+
+def test_shutdown_under_a_long_flush_interval(any_python: str) -> None:
+    """posthog 6.0.0's consumer collects a batch until flush_interval has passed,
+    and shutdown() waits for it: broken_refused_at_stop (flush_interval=30)
+    outlasts the stop deadline there; 7.x sends at once."""
+    with CaptureServer() as mock:
+        seen = _probe(any_python, "held_batch", mock)
+        delivered = [e.event for e in mock.store.events()]
+    if parse_version(seen["posthog"]) < (7,):
+        assert seen["shut_down_within_10_s"] is False
+        assert delivered == []
+    else:
+        assert seen["shut_down_within_10_s"] is True
+        assert delivered == ["held"]

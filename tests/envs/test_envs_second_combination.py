@@ -4,7 +4,8 @@ Every app of ``target_apps/`` is verified through the plugin exactly as a user
 runs it, with ``--posthog-python`` naming an environment that has them, and
 each (app, check) must get the verdict ``target_apps/expectations.toml`` gives,
 except where this SDK really behaves differently (:data:`ON_POSTHOG_6`, each
-with its reason and the words its summary must contain).
+with its reason and the words its summary must contain), or races in itself
+(:data:`RACES_ON_POSTHOG_6`: each verdict it can give, with its words).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness.checks import CHECK_IDS
+from harness.checks.ids import READ_EVENTS
 from target_apps.materialize import materialize
 from target_apps.materialize import names
 
@@ -30,15 +32,23 @@ _NO_FLASK_INTEGRATION = (
     "what the app needs, which is no verdict on the app",
     "which posthog 6.0.0 does not have",
 )
+
+
+def _too_old(app: str, api: str, since: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """An app calling an API posthog 6.0.0 predates: ``error`` on every check
+    but the two that judge the client's construction, as for an app importing
+    the Flask integration (harness.subject.runtime.SDK_API_SINCE)."""
+    why = (
+        f"the app calls {api}, which ships from posthog {since} on: the environment "
+        "lacks what the app needs, which is no verdict on the app"
+    )
+    words = f"the app calls {api}, which posthog 6.0.0 does not have (it ships from posthog {since}"
+    construction = ("single_client", "exception_autocapture")
+    return {(app, c): ("error", why, words) for c in CHECK_IDS if c not in construction}
+
+
 #: (app, check) -> (status, why, a substring of the summary) on posthog 6.0.0.
 ON_POSTHOG_6: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("broken_no_shutdown", "flush_on_shutdown"): (
-        "warn",
-        "before 7.39 the SDK's own atexit handler joins its consumer, which finishes "
-        "the batch in flight with its full retry backoff: the stop fault cannot make "
-        "the missing shutdown lose events, only the missing registration is seen",
-        "posthog 6.0.0 < 7.39",
-    ),
     ("correct_module_level", "boots_without_posthog_env"): (
         "warn",
         "posthog 6.0.0's module-level calls raise 'API key is required' without a key, "
@@ -46,27 +56,54 @@ ON_POSTHOG_6: dict[tuple[str, str], tuple[str, str, str]] = {
         "GET / got status 500",
     ),
     **{("correct_flask_integration", check): _NO_FLASK_INTEGRATION for check in CHECK_IDS},
+    **{("correct_before_send_scrub", check): _NO_FLASK_INTEGRATION for check in CHECK_IDS},
+    **_too_old("broken_flag_email_id", "Posthog.evaluate_flags()", "7.14.0"),
+    **_too_old("integration_teardown_exit", "new_context(client=...)", "6.9.0"),
+    **_too_old("signup_then_login", "new_context(client=...)", "6.9.0"),
+    **{
+        ("broken_module_capture", check): (
+            "fail",
+            "posthog 6.0.0's module-level capture() raises 'API key is required' where "
+            "7.x drops the event silently: the API call answers 500 in the integration's "
+            "own line, which the signup's later requests and the canaries rest on",
+            "ValueError: API key is required (app/api.py:31)",
+        )
+        for check in ("identify_on_signup", "no_pii_in_events")
+    },
+    ("login_on_landing", "boots_without_posthog_env"): (
+        "warn",
+        "the module-level default client of posthog 6.0.0 raises 'API key is required' "
+        "without a key (as for correct_module_level): GET / really answers 500",
+        "GET / got status 500",
+    ),
+    **{
+        ("broken_refused_at_stop", check): (
+            "error",
+            "posthog 6.0.0's consumer collects a batch for the whole flush_interval "
+            "(30 s here) and shutdown() joins it, so the stop outlasts its deadline and "
+            "is killed before anything was delivered: the refused-batch defect is never "
+            "reached, and what the app held for the stop was never seen",
+            "the stop failed before any event was delivered",
+        )
+        for check in (*READ_EVENTS, "host_from_env")
+    },
 }
 
-#: Apps added to the corpus after this combination was characterised, not yet
-#: judged by hand on it: most call APIs posthog 6.0.0 lacks (``new_context(client=)``,
-#: ``evaluate_flags``, ``before_send``) or packages the environment does not have
-#: (Flask-SQLAlchemy), so their verdicts there differ for reasons of their own.
-#: They still run (so a crash of the harness on them shows); only their verdicts
-#: are not compared.
-NOT_CHARACTERISED = frozenset(
-    {
-        "broken_flag_email_id",
-        "broken_module_capture",
-        "broken_refused_at_stop",
-        "correct_before_send_scrub",
-        "integration_teardown_exit",
-        "login_on_landing",
-        "setup_migrations",
-        "signup_then_login",
-    }
-)
-JUDGED = sorted(set(EXPECTATIONS) - NOT_CHARACTERISED)
+#: (app, check) -> (each verdict this SDK can really give -> a substring of its
+#: summary, why): a race in the SDK itself, not in the harness.
+RACES_ON_POSTHOG_6: dict[tuple[str, str], tuple[dict[str, str], str]] = {
+    ("broken_no_shutdown", "flush_on_shutdown"): (
+        {"warn": "posthog 6.0.0 < 7.39", "fail": "never arrived"},
+        "before 7.39 the SDK's own atexit handler pauses its consumer and joins it: the "
+        "batch it is collecting or sending is finished with its full retry backoff, so "
+        "the stop fault alone loses nothing and only the missing registration is seen "
+        "(warn, the usual case); but an event enqueued while a batch was being sent is "
+        "behind it, and the paused consumer drops it (consumer.run/upload in 6.0.0): when "
+        "the stop lands in that window (wider on a loaded machine), the events are really "
+        "lost and the fail is true",
+    ),
+}
+JUDGED = sorted(EXPECTATIONS)
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +137,11 @@ def test_verdict_on_the_second_combination(
     alt_report: dict[str, t.Any], app: str, check: str
 ) -> None:
     result = _verdict(alt_report, app, check)
+    if (app, check) in RACES_ON_POSTHOG_6:
+        possible, _why = RACES_ON_POSTHOG_6[(app, check)]
+        assert result["status"] in possible, json.dumps(result)[:3000]
+        assert possible[result["status"]] in json.dumps(result), result
+        return
     if (app, check) in ON_POSTHOG_6:
         status, _why, words = ON_POSTHOG_6[(app, check)]
         assert result["status"] == status, json.dumps(result)[:3000]

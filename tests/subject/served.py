@@ -16,6 +16,13 @@ if t.TYPE_CHECKING:
     from harness.capture import CaptureServer
 
 FAULTY = Path(__file__).resolve().parent.parent / "apps" / "faulty"
+#: Deadlines for a boot, request or stop that should succeed: bounds, not
+#: timings (each wait returns as soon as its condition holds), so wide enough
+#: for a loaded machine, where a 3 s boot deadline cut healthy gunicorn boots
+#: short (about 1.5 s for one worker on an idle 2-core machine, several times
+#: that at a load average of 30).
+SERVE = Timeouts(boot_s=60.0, request_s=15.0, stop_s=30.0)
+#: Deadlines that are what a test is about: a hang is cut at them.
 SHORT = Timeouts(boot_s=3.0, request_s=2.0, stop_s=3.0)
 
 
@@ -36,7 +43,7 @@ def make_process(
         "POSTHOG_VERIFY_MOCK_URL": mock.url,
         **(extra_env or {}),
     }
-    kwargs.setdefault("timeouts", SHORT)
+    kwargs.setdefault("timeouts", SERVE)
     return AppProcess(workdir, target, env, tmp_path / "log.jsonl", probe_token="t1", **kwargs)
 
 

@@ -414,4 +414,6 @@ def test_the_import_error_behind_no_such_command_is_quoted(tmp_path: Path) -> No
     assert "exited with code 2: ModuleNotFoundError: No module named 'flask_login'." in (
         failure.cause
     )
-    assert "install the app's requirements where pytest runs" in failure.cause
+    assert f"install the app's requirements in the app's interpreter ({sys.executable}:" in (
+        failure.cause
+    )

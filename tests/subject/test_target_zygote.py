@@ -5,6 +5,7 @@ and nothing outlives the zygote.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from served import FAULTY
+from served import SERVE
 from served import SHORT
 from served import get
 from served import make_process
@@ -23,7 +25,6 @@ from harness.capture import CaptureServer
 from harness.subject import process as process_module
 from harness.subject.process import LAUNCHER_ENV
 from harness.subject.process import BootError
-from harness.subject.process import Timeouts
 from harness.subject.process import wanted_launcher
 from harness.subject.workspace import fresh_copy
 from harness.subject.zygote import Zygote
@@ -62,7 +63,7 @@ def test_forked_app_serves_and_exits_cleanly_on_sigterm(
 def test_a_hanging_import_is_killed_at_the_boot_deadline(
     tmp_path: Path, mock: CaptureServer
 ) -> None:
-    with make_process("hang_import", "app:app", tmp_path, mock) as proc:
+    with make_process("hang_import", "app:app", tmp_path, mock, timeouts=SHORT) as proc:
         with pytest.raises(BootError) as caught:
             proc.start()
         assert proc.launcher == "fork"
@@ -76,7 +77,7 @@ def test_os_exit_in_a_request_is_reported_as_its_code(tmp_path: Path, mock: Capt
         url = proc.start()
         with pytest.raises((ConnectionError, urllib.error.URLError)):
             get(url + "/exit")
-        assert proc.wait_exit(SHORT.stop_s) == 7
+        assert proc.wait_exit(SERVE.stop_s) == 7
         outcome = proc.stop()
     assert (outcome.exit_code, outcome.stop_signal) == (7, None)
 
@@ -84,7 +85,7 @@ def test_os_exit_in_a_request_is_reported_as_its_code(tmp_path: Path, mock: Capt
 def test_an_app_ignoring_sigterm_is_killed_after_the_deadline(
     tmp_path: Path, mock: CaptureServer
 ) -> None:
-    timeouts = Timeouts(boot_s=3.0, request_s=2.0, stop_s=1.0)
+    timeouts = dataclasses.replace(SERVE, stop_s=1.0)  # the stop's deadline is the subject
     with make_process("ignores_sigterm", "app:app", tmp_path, mock, timeouts=timeouts) as proc:
         proc.start()
         assert proc.launcher == "fork"
