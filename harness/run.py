@@ -217,6 +217,10 @@ class AtexitRegistration:
     :param client_id: set when the callable is a bound method of a PostHog
         client (or the module's ``posthog.shutdown``/``posthog.flush``: then
         the default client's id, or None if it does not exist yet).
+    :param observed: the record of a run, not of a registration: the app's own
+        callable (``qualname`` ``"Outbox.close -> Client.shutdown"``) was seen,
+        at exit, reaching that client's shutdown/flush; ``phase`` is ``"exit"``
+        and ``location`` where the callable was registered.
     """
 
     qualname: str
@@ -224,6 +228,7 @@ class AtexitRegistration:
     client_id: int | None
     phase: str
     location: SourceLocation | None = None
+    observed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

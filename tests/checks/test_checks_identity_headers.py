@@ -83,6 +83,31 @@ def test_signup_fails_on_a_fresh_random_id_per_request_quoting_two_ids() -> None
     assert "carry another distinct id" in verdict.summary
 
 
+@pytest.mark.parametrize("check", [identify_on_signup, identify_on_login])
+def test_one_fixed_id_for_visitors_and_users_fails_quoting_the_earlier_event(check) -> None:
+    # A worker thread (or a server-side default) sends every event as one id:
+    # the anonymous visit before the signup carries the id the user "got".
+    specs = tuple(
+        dataclasses.replace(s, distinct_id="analytics-worker")
+        if s.distinct_id in (USER_ID, ANON)
+        else s
+        for s in SPECS
+    )
+    verdict = check(build(specs))
+    assert verdict.status is Status.FAIL
+    assert "before anyone signed up or logged in carry that id too" in verdict.summary
+    earlier = verdict.evidence[1]
+    assert earlier["distinct_id"] == "analytics-worker"
+    assert earlier["request"].startswith("GET / ")
+    assert "before the user existed" in earlier["note"]
+
+
+def test_visitor_events_with_their_own_id_do_not_share_the_users() -> None:
+    assert identify_on_signup(good_run()).status is Status.PASS
+    before = [e for e in good_run().events if e.distinct_id == ANON]
+    assert before  # the good run's visitor events exist and carry the header id
+
+
 def test_signup_fails_on_personless_later_events() -> None:
     run = build(
         edit(SPECS, "dashboard_viewed", properties={"notes": 0, "$process_person_profile": False})
