@@ -93,6 +93,9 @@ class Canaries:
     username: str = ""
     client_address: str = CLIENT_ADDRESS
     typed: tuple[str, ...] = ()
+    #: The run id every generated canary embeds: a fragment of one that holds
+    #: it is personal data too (:func:`harness.checks._detect.fragment_needles`).
+    run_id: str = ""
 
     def pii(self) -> dict[str, str]:
         """Every value the scenario typed or sent as the user's, by kind
