@@ -93,9 +93,7 @@ def fragment_needles(canaries: dict[str, str], run_id: str) -> list[tuple[str, s
     return needles
 
 
-def find_fragment(
-    text: str, needles: list[tuple[str, str, str]]
-) -> tuple[str, str, str] | None:
+def find_fragment(text: str, needles: list[tuple[str, str, str]]) -> tuple[str, str, str] | None:
     """The first canary fragment in ``text`` as ``(kind, which part, shortened
     value)``: "the start of", "the end of", "the local part of" or "a fragment
     of" (the whole canary is :func:`find_canary`'s). The match is widened to

@@ -333,19 +333,27 @@ def _real_run(**props: t.Any):
     ("props", "path", "what"),
     [
         pytest.param(
-            {"preview": REAL.text[:40]}, "properties.preview", "the start of the text canary",
+            {"preview": REAL.text[:40]},
+            "properties.preview",
+            "the start of the text canary",
             id="note-preview",
         ),
         pytest.param(
-            {"handle": REAL.email.split("@")[0]}, "properties.handle",
-            "the local part of the email canary", id="email-local-part",
+            {"handle": REAL.email.split("@")[0]},
+            "properties.handle",
+            "the local part of the email canary",
+            id="email-local-part",
         ),
         pytest.param(
-            {"where": REAL.address.split(",")[0]}, "properties.where",
-            "the start of the address canary", id="address-without-town",
+            {"where": REAL.address.split(",")[0]},
+            "properties.where",
+            "the start of the address canary",
+            id="address-without-town",
         ),
         pytest.param(
-            {"tail": "…" + REAL.text[12:36]}, "properties.tail", "a fragment of the text canary",
+            {"tail": "…" + REAL.text[12:36]},
+            "properties.tail",
+            "a fragment of the text canary",
             id="text-middle",
         ),
     ],
