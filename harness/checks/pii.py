@@ -17,7 +17,8 @@ event's name, for the canaries.
   :data:`~harness.checks._detect.MIN_FRAGMENT` characters long, or the
   email's local part (``text[:40]``, ``email.split("@")[0]``), SDK-owned
   keys included, with two exceptions that warn: inside ``$exception_*`` (an
-  exception message or a captured source line) and in ``$ip`` (the SDK's Flask integration adds the request's IP).
+  exception message or a captured source line) and in ``$ip`` (the SDK's
+  Flask integration adds the request's IP).
 - Other email addresses, public IPs and formatted phone numbers fail too, but
   only outside the keys the SDK itself owns (``$lib_version``, ``$os*``...),
   and an IP-shaped value under a key naming a version is a version. Those
