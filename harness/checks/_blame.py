@@ -11,6 +11,10 @@ The rule (docs/checks.md, "Failed steps and who is blamed")::
 
     verdicts = blame_verdicts(run, ids)   # check id -> Result, for the checks it decides
 
+0. **The app forces TLS**: every request was answered with a redirect to
+   ``https://`` (the harness serves plain http): every check that needs the
+   flows (``boots`` aside, which only needs an answer) is ``error`` naming
+   the cause and the fix (the app's own switch in the manifest's ``[env]``).
 1. **The app cannot serve its flows**: every scenario request (the probe and
    ``[errors]`` paths aside) failed. Every check that needs the flows is
    decided: the integration's ``fail`` when a failure ran through PostHog code
@@ -97,6 +101,9 @@ def blame_verdicts(run: Run, ids: t.Iterable[str]) -> dict[str, Result]:
     """The checks a failed step decides, by id (see the module docs)."""
     ids = tuple(i for i in ids if run.mode == "server" or i not in SERVER_ONLY)
     flows = [x for x in run.exchanges if x.kind not in _EXPECTED_TO_RAISE]
+    forced = _forces_tls(run.exchanges)
+    if forced is not None:
+        return _not_over_http(forced, [i for i in ids if i not in NOT_FLOW_CHECKS | {"boots"}])
     if flows and all(failed(x) for x in flows):
         return _cannot_serve(flows, [i for i in ids if i not in NOT_FLOW_CHECKS])
     verdicts: dict[str, Result] = {}
@@ -108,6 +115,36 @@ def blame_verdicts(run: Run, ids: t.Iterable[str]) -> dict[str, Result]:
         if broken:
             verdicts[check] = _blamed(check, _first_cause(broken))
     return verdicts
+
+
+def https_redirect(exchange: Exchange) -> str | None:
+    """The ``https://`` URL a plain-http request was redirected to, if it was."""
+    if exchange.status is None or not 300 <= exchange.status < 400:
+        return None
+    headers = {name.lower(): value for name, value in exchange.response_headers.items()}
+    location = headers.get("location", "")
+    return location if location.lower().startswith("https://") else None
+
+
+def _forces_tls(exchanges: t.Sequence[Exchange]) -> Exchange | None:
+    """The first exchange, when the app answered every request the harness
+    made with a redirect to ``https://``: it forces TLS, and the harness serves
+    plain http, so no flow reached a view."""
+    if not exchanges or any(https_redirect(x) is None for x in exchanges):
+        return None
+    return exchanges[0]
+
+
+def _not_over_http(exchange: Exchange, ids: t.Sequence[str]) -> dict[str, Result]:
+    location = https_redirect(exchange)
+    summary = (
+        f"not judged: the app answered every request {exchange.status} to https:// "
+        "(it forces TLS) and the harness serves plain http: turn the redirect off for "
+        "the run with the app's own switch in posthog-verify.toml's [env] (the variable "
+        'its redirect or Talisman(force_https=...) reads, e.g. INSECURE_REQUESTS = "1")'
+    )
+    item = evidence(exchange=exchange, status=exchange.status, value=location)
+    return {check: result(check, Status.ERROR, summary, [item]) for check in ids}
 
 
 def _first_cause(broken: t.Sequence[Exchange]) -> Exchange:

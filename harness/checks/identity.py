@@ -229,10 +229,28 @@ def _inconsistent(run: Run, ident: Identification, span: Window) -> list[dict[st
         for event in grouped.get(exchange.index, []):
             if event.event in _NOT_IDENTITY:
                 continue
-            # Before identification, the signup request's events may still be anonymous.
-            if exchange.index in own and (event.distinct_id in anonymous or is_personless(event)):
+            # Before identification, the signup request's events may still be
+            # anonymous; not those of the page it redirects to, which the user's
+            # session loads (with the visitor's stale header: docs/checks.md).
+            anonymous_request = exchange.user != "user"
+            if (
+                exchange.index in own
+                and anonymous_request
+                and (event.distinct_id in anonymous or is_personless(event))
+            ):
                 continue
             if event.distinct_id != ident.distinct_id:
+                stale = (
+                    exchange.user == "user"
+                    and exchange.distinct_id_header in anonymous
+                    and event.distinct_id == exchange.distinct_id_header
+                )
+                why = (
+                    " (a logged-in request sent with a stale anonymous header still "
+                    "follows the header, not the user)"
+                    if stale
+                    else ""
+                )
                 items.append(
                     evidence(
                         event=event,
@@ -240,7 +258,7 @@ def _inconsistent(run: Run, ident: Identification, span: Window) -> list[dict[st
                         note=(
                             f"distinct id {event.distinct_id!r}, but {ident.exchange.step} "
                             f"identified the user as {ident.distinct_id!r} "
-                            f"(event {ident.event.uuid})"
+                            f"(event {ident.event.uuid}){why}"
                         ),
                     )
                 )

@@ -203,3 +203,38 @@ def test_the_header_checks_are_decided_only_when_no_request_of_theirs_was_served
     status, summary = verdicts(run)["distinct_id_from_header"]
     assert status is Status.ERROR
     assert summary.startswith("not judged: anon_browse answered 500: sqlite3.OperationalError")
+
+
+def _redirected(run: Run, location: str, keep: int | None = None) -> Run:
+    """Every exchange (but ``keep``) answered 301 to ``location`` + its path."""
+    changed = [
+        x
+        if x.index == keep
+        else dataclasses.replace(x, status=301, response_headers={"Location": location + x.path})
+        for x in run.exchanges
+    ]
+    return dataclasses.replace(run, exchanges=tuple(changed))
+
+
+def test_an_app_that_forces_tls_is_not_judged_naming_the_cause_and_the_fix() -> None:
+    got = verdicts(_redirected(good_run(), "https://127.0.0.1:5000"))
+    flows = [c for c in got if c not in NOT_FLOW_CHECKS and c != "boots"]
+    for check in flows:
+        status, summary = got[check]
+        assert status is Status.ERROR, check
+        assert "answered every request 301 to https://" in summary
+        assert "[env]" in summary
+    assert got["boots"][0] is Status.PASS  # it answers: it booted
+    assert all(got[c][0] is Status.PASS for c in NOT_FLOW_CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("location", "keep"),
+    [
+        pytest.param("https://127.0.0.1:5000", 3, id="one-request-served"),
+        pytest.param("http://127.0.0.1:5000", None, id="plain-http-redirects"),
+    ],
+)
+def test_not_every_request_to_https_is_judged_as_usual(location: str, keep: int | None) -> None:
+    got = verdicts(_redirected(good_run(), location, keep))
+    assert not any("to https://" in summary for _, summary in got.values())

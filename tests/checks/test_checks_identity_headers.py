@@ -251,3 +251,28 @@ def test_a_group_update_with_a_random_distinct_id_is_not_the_users_event() -> No
         method="group_identify",
     )
     assert identify_on_signup(build((*SPECS, group))).status is Status.PASS
+
+
+def _with_stale_hop(hop_id: str):
+    """Exchange 3 as the page the signup redirected to, loaded as the user with
+    the visitor's stale header; its event carries ``hop_id``."""
+    hopped = tuple(
+        dataclasses.replace(x, step="signup", kind="signup", redirect_of=2, distinct_id_header=ANON)
+        if x.index == 3
+        else x
+        for x in exchanges()
+    )
+    return build(edit(SPECS, "dashboard_viewed", distinct_id=hop_id), exchanges=hopped)
+
+
+def test_an_app_that_follows_a_stale_header_over_the_user_fails_at_signup() -> None:
+    verdict = identify_on_signup(_with_stale_hop(ANON))
+    assert verdict.status is Status.FAIL
+    assert f"carry another distinct id ({ANON})" in verdict.summary
+    item = verdict.evidence[1]
+    assert item["request"].startswith("GET /dashboard")
+    assert "stale anonymous header still follows the header" in item["note"]
+
+
+def test_the_users_id_on_the_page_after_signup_passes_whatever_the_header() -> None:
+    assert identify_on_signup(_with_stale_hop(USER_ID)).status is Status.PASS
