@@ -238,3 +238,39 @@ def test_an_app_that_forces_tls_is_not_judged_naming_the_cause_and_the_fix() -> 
 def test_not_every_request_to_https_is_judged_as_usual(location: str, keep: int | None) -> None:
     got = verdicts(_redirected(good_run(), location, keep))
     assert not any("to https://" in summary for _, summary in got.values())
+
+
+def _disabled(condition: str) -> Run:
+    """The good run's client built with disabled=True by ``condition``; nothing arrived."""
+    run = good_run()
+    client = dataclasses.replace(run.clients[0], kwargs={**run.clients[0].kwargs, "disabled": True})
+    site = dataclasses.replace(
+        run.static.constructions[0],
+        kwargs={**run.static.constructions[0].kwargs, "disabled": condition},
+    )
+    static = dataclasses.replace(run.static, constructions=(site,))
+    return dataclasses.replace(run, clients=(client,), events=(), requests=(), static=static)
+
+
+def test_a_client_disabled_by_the_apps_own_switch_is_not_judged_naming_the_condition() -> None:
+    condition = 'not token or os.environ.get("APP_ENV", "development") != "production"'
+    got = verdicts(_disabled(condition))
+    status, summary = got["identify_on_signup"]
+    assert status is Status.ERROR
+    assert "built with disabled=True at app.py:12" in summary
+    assert f"(disabled={condition})" in summary
+    assert "[env]" in summary
+    assert got["key_from_env"][0] is Status.ERROR
+    assert got["single_client"][0] is Status.PASS  # how it was built is still judged
+
+
+def test_a_client_disabled_for_good_fails_naming_disabled_true() -> None:
+    got = verdicts(_disabled("True"))
+    status, summary = got["no_silent_drops"]
+    assert status is Status.FAIL
+    assert summary.startswith("the PostHog client was built with disabled=True at app.py:12")
+
+
+def test_a_disabled_client_beside_events_that_arrived_is_judged_as_usual() -> None:
+    run = dataclasses.replace(_disabled("True"), events=good_run().events)
+    assert not any("disabled=True" in summary for _, summary in verdicts(run).values())
