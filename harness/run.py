@@ -430,6 +430,9 @@ class Run:
     :param probe_entered: the exchanges during which the probe's view ran
         (None when not recorded): a probe answered without it was stopped by
         the app's own guard before raising anything.
+    :param propagated: exchange index -> why Flask re-raised that request's
+        exception instead of running the app's error handlers
+        (``"app.debug is True (DEBUG)"``, ``PROPAGATE_EXCEPTIONS``).
     :param workspace: the fresh copy of the app that ran; tracebacks name
         files there, shown relative to it.
     :param harness_errors: faults of the harness itself during this run (the
@@ -466,6 +469,7 @@ class Run:
     steps_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     steps_incomplete: dict[str, str] = dataclasses.field(default_factory=dict)
     probe_entered: tuple[int, ...] | None = None
+    propagated: dict[int, str] = dataclasses.field(default_factory=dict)
     workspace: str = ""
     harness_errors: tuple[str, ...] = ()
     duration_s: float = 0.0

@@ -244,6 +244,9 @@ class Instrumentation:
 
         def on_exception(sender: t.Any, exception: BaseException, **extra: t.Any) -> None:
             self.record_request_error(exception, "view")
+            reason = _propagation(sender)
+            if reason is not None:  # Flask re-raises: the app's error handlers never run
+                self.emit("propagated", step=self.step, reason=reason)
 
         got_request_exception.connect(on_exception, app, weak=False)
 
@@ -669,6 +672,21 @@ class Instrumentation:
             return False, None
         client = getattr(posthog, "default_client", None)
         return True, None if client is None else self.client_id(client)
+
+
+def _propagation(app: t.Any) -> str | None:
+    """Why Flask re-raises a view's exception instead of handling it, as Flask
+    decides (``Flask.handle_exception``): ``PROPAGATE_EXCEPTIONS``, or when it
+    is None, ``app.testing or app.debug``. None when it handles it."""
+    config = getattr(app, "config", {})
+    propagate = config.get("PROPAGATE_EXCEPTIONS")
+    if propagate is not None:
+        return "PROPAGATE_EXCEPTIONS is True" if propagate else None
+    if getattr(app, "debug", False):
+        return "app.debug is True (DEBUG)"
+    if getattr(app, "testing", False):
+        return "app.testing is True (TESTING)"
+    return None
 
 
 def _import_or_none(name: str) -> t.Any:

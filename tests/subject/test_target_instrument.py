@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import queue
 import socket
@@ -10,6 +11,7 @@ import threading
 import typing as t
 from pathlib import Path
 
+import flask
 import posthog
 import pytest
 import requests
@@ -256,6 +258,43 @@ def test_a_flush_inside_an_apps_atexit_callable_is_observed(
     ]  # once per callable and client: shutdown after flush adds nothing
     assert ran[0]["location"]["file"] == "unit_app.py"
     assert ran[0]["is_posthog"] is True
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        pytest.param({"DEBUG": True}, "app.debug is True (DEBUG)", id="debug"),
+        pytest.param({"TESTING": True}, "app.testing is True (TESTING)", id="testing"),
+        pytest.param({"DEBUG": True, "PROPAGATE_EXCEPTIONS": False}, None, id="debug-but-handled"),
+        pytest.param({"PROPAGATE_EXCEPTIONS": True}, "PROPAGATE_EXCEPTIONS is True", id="set"),
+        pytest.param({}, None, id="production"),
+    ],
+)
+def test_a_view_exception_flask_re_raises_is_recorded_with_why(
+    recorded: t.Any, config: dict[str, t.Any], reason: str | None
+) -> None:
+    instrumentation, sink, _ = recorded
+    app = flask.Flask("propagation")
+    app.config.update(config)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("boom")
+
+    instrumentation.watch_errors(app)
+    with contextlib.suppress(RuntimeError):
+        instrumentation.wrap_wsgi(app.wsgi_app)(
+            {**_environ("/boom"), "HTTP_X_POSTHOG_VERIFY_STEP": "6"}, lambda *a: None
+        )
+    seen = [(r["step"], r["reason"]) for r in of_type(sink, "propagated")]
+    assert seen == ([] if reason is None else [(6, reason)])
+    assert [r["step"] for r in of_type(sink, "request_error")] == [6]
+
+
+def _environ(path: str) -> dict[str, t.Any]:
+    from werkzeug.test import EnvironBuilder
+
+    return dict(EnvironBuilder(path=path).get_environ())
 
 
 @pytest.mark.parametrize(
