@@ -190,6 +190,8 @@ class Instrumentation:
         self._ids_lock = threading.Lock()
         self._patches: list[tuple[t.Any, str, t.Any]] = []
         self._guard: t.Any = None
+        # Where the app's code set the module default client's key.
+        self._module_key_site: dict[str, t.Any] | None = None
 
     # -- context -------------------------------------------------------------
 
@@ -428,6 +430,12 @@ class Instrumentation:
             bound.pop("self", None)
             bound.update(bound.pop("kwargs", {}) or {})
             via = "module_default" if getattr(instr._local, "in_setup", False) else "instance"
+            context = instr._context()
+            if via == "module_default" and instr._module_key_site is not None:
+                # Built lazily at the first module call; configured where the
+                # app set posthog.api_key: that is the site worth quoting.
+                context["first_use"] = context["location"]
+                context["location"] = instr._module_key_site
             instr.emit(
                 "client",
                 client_id=client_id,
@@ -435,7 +443,7 @@ class Instrumentation:
                 host=getattr(client, "host", None),
                 kwargs=jsonable(bound),
                 via=via,
-                **instr._context(),
+                **context,
             )
 
         self._patch(client_cls, "__init__", __init__)
@@ -569,9 +577,29 @@ class Instrumentation:
                 instr._local.in_setup = False
 
         self._patch(posthog, "setup", setup)
+        self._watch_module_key(posthog)
         for name in MODULE_FUNCTIONS:
             if name in posthog.__dict__:
                 self._patch(posthog, name, self._wrap_function(posthog, name))
+
+    def _watch_module_key(self, posthog: types.ModuleType) -> None:
+        """Record where the app's code sets ``posthog.api_key`` (or
+        ``project_api_key``): the module default client is built lazily at the
+        first module call, but configured there. A module's class may be
+        swapped for a subclass of ``ModuleType``; undone by :meth:`uninstall`."""
+        instr = self
+
+        class _Watched(types.ModuleType):
+            def __setattr__(self, name: str, value: t.Any) -> None:
+                if name in ("api_key", "project_api_key") and value:
+                    location = instr._locator.locate()
+                    if location is not None:
+                        instr._module_key_site = location
+                super().__setattr__(name, value)
+
+        if type(posthog) is types.ModuleType:
+            self._patches.append((posthog, "__class__", types.ModuleType))
+            posthog.__class__ = _Watched
 
     def _wrap_function(self, posthog: t.Any, name: str) -> Callable[..., t.Any]:
         original = posthog.__dict__[name]

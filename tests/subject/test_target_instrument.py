@@ -49,6 +49,10 @@ def closer(client):
         client.flush()
         client.shutdown()
     return close
+
+
+def configure_module(posthog):
+    posthog.api_key = "phc_module"
 """
 
 
@@ -110,6 +114,20 @@ def test_module_default_client_and_module_calls(recorded: t.Any) -> None:
     assert (client["via"], client["api_key"]) == ("module_default", "phc_module")
     (call,) = of_type(sink, "call")  # the default client's own capture is not counted again
     assert (call["via"], call["client_id"], call["uuid"]) == ("module", client["client_id"], uuid)
+    posthog.default_client.shutdown()
+
+
+def test_a_lazy_module_default_client_is_quoted_where_the_app_set_its_key(
+    recorded: t.Any,
+) -> None:
+    _, sink, module = recorded
+    module.configure_module(posthog)  # the app's config site: unit_app.py
+    posthog.capture("module_event", distinct_id="d1")  # first use, outside the app
+    (client,) = of_type(sink, "client")
+    assert client["via"] == "module_default"
+    assert (client["location"]["file"], client["location"]["line"]) == ("unit_app.py", 27)
+    assert client["location"]["text"] == 'posthog.api_key = "phc_module"'
+    assert client["first_use"] is None  # the test module is not the app
     posthog.default_client.shutdown()
 
 
