@@ -93,6 +93,9 @@ class Canaries:
     username: str = ""
     client_address: str = CLIENT_ADDRESS
     typed: tuple[str, ...] = ()
+    #: The run id every generated canary embeds: a fragment of one that holds
+    #: it is personal data too (:func:`harness.checks._detect.fragment_needles`).
+    run_id: str = ""
 
     def pii(self) -> dict[str, str]:
         """Every value the scenario typed or sent as the user's, by kind
@@ -221,6 +224,10 @@ class AtexitRegistration:
     :param client_id: set when the callable is a bound method of a PostHog
         client (or the module's ``posthog.shutdown``/``posthog.flush``: then
         the default client's id, or None if it does not exist yet).
+    :param observed: the record of a run, not of a registration: the app's own
+        callable (``qualname`` ``"Outbox.close -> Client.shutdown"``) was seen,
+        at exit, reaching that client's shutdown/flush; ``phase`` is ``"exit"``
+        and ``location`` where the callable was registered.
     """
 
     qualname: str
@@ -228,6 +235,7 @@ class AtexitRegistration:
     client_id: int | None
     phase: str
     location: SourceLocation | None = None
+    observed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,6 +434,9 @@ class Run:
     :param probe_entered: the exchanges during which the probe's view ran
         (None when not recorded): a probe answered without it was stopped by
         the app's own guard before raising anything.
+    :param propagated: exchange index -> why Flask re-raised that request's
+        exception instead of running the app's error handlers
+        (``"app.debug is True (DEBUG)"``, ``PROPAGATE_EXCEPTIONS``).
     :param workspace: the fresh copy of the app that ran; tracebacks name
         files there, shown relative to it.
     :param harness_errors: faults of the harness itself during this run (the
@@ -462,6 +473,7 @@ class Run:
     steps_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     steps_incomplete: dict[str, str] = dataclasses.field(default_factory=dict)
     probe_entered: tuple[int, ...] | None = None
+    propagated: dict[int, str] = dataclasses.field(default_factory=dict)
     workspace: str = ""
     harness_errors: tuple[str, ...] = ()
     duration_s: float = 0.0

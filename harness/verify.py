@@ -428,6 +428,7 @@ def _drive_and_stop(
         capture_calls=observed.capture_calls,
         enqueued=observed.enqueued,
         probe_entered=observed.probe_entered,
+        propagated=observed.propagated,
         process=outcome,
         boot_failure=_failure_after_boot(result.error, outcome, crashed),
         stop_fault_armed=True,

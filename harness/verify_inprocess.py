@@ -294,6 +294,7 @@ def _with_observations(
         capture_calls=observed.capture_calls,
         enqueued=observed.enqueued,
         probe_entered=observed.probe_entered,
+        propagated=observed.propagated,
         harness_errors=run.harness_errors + errors + stop_errors + over_budget(mock.store),
     )
 

@@ -11,6 +11,14 @@ The rule (docs/checks.md, "Failed steps and who is blamed")::
 
     verdicts = blame_verdicts(run, ids)   # check id -> Result, for the checks it decides
 
+0. **The app forces TLS**: every request was answered with a redirect to
+   ``https://`` (the harness serves plain http): every check that needs the
+   flows (``boots`` aside, which only needs an answer) is ``error`` naming
+   the cause and the fix (the app's own switch in the manifest's ``[env]``).
+   **The client is disabled**: every keyed client was built with
+   ``disabled=True`` and no event reached the mock: the checks that read what
+   was sent are ``fail`` for a literal ``disabled=True``, ``error`` naming the
+   condition for one that depends on the app's settings.
 1. **The app cannot serve its flows**: every scenario request (the probe and
    ``[errors]`` paths aside) failed. Every check that needs the flows is
    decided: the integration's ``fail`` when a failure ran through PostHog code
@@ -51,6 +59,7 @@ from harness.verdict import Status
 
 if t.TYPE_CHECKING:
     from harness.run import BootFailure
+    from harness.run import ClientConstruction
     from harness.run import Exchange
     from harness.run import Run
     from harness.run import StepFailure
@@ -107,6 +116,12 @@ def blame_verdicts(run: Run, ids: t.Iterable[str]) -> dict[str, Result]:
     if too_old is not None:
         return _sdk_too_old(too_old, [i for i in ids if i not in CONSTRUCTION_CHECKS])
     flows = [x for x in run.exchanges if x.kind not in _EXPECTED_TO_RAISE]
+    forced = _forces_tls(run.exchanges)
+    if forced is not None:
+        return _not_over_http(forced, [i for i in ids if i not in NOT_FLOW_CHECKS | {"boots"}])
+    disabled = disabled_verdicts(run, [i for i in ids if i not in NOT_FLOW_CHECKS | {"boots"}])
+    if disabled:
+        return disabled
     if flows and all(failed(x) for x in flows):
         return _cannot_serve(flows, [i for i in ids if i not in NOT_FLOW_CHECKS])
     verdicts: dict[str, Result] = {}
@@ -118,6 +133,80 @@ def blame_verdicts(run: Run, ids: t.Iterable[str]) -> dict[str, Result]:
         if broken:
             verdicts[check] = _blamed(check, _first_cause(broken))
     return verdicts
+
+
+def https_redirect(exchange: Exchange) -> str | None:
+    """The ``https://`` URL a plain-http request was redirected to, if it was."""
+    if exchange.status is None or not 300 <= exchange.status < 400:
+        return None
+    headers = {name.lower(): value for name, value in exchange.response_headers.items()}
+    location = headers.get("location", "")
+    return location if location.lower().startswith("https://") else None
+
+
+def _forces_tls(exchanges: t.Sequence[Exchange]) -> Exchange | None:
+    """The first exchange, when the app answered every request the harness
+    made with a redirect to ``https://``: it forces TLS, and the harness serves
+    plain http, so no flow reached a view."""
+    if not exchanges or any(https_redirect(x) is None for x in exchanges):
+        return None
+    return exchanges[0]
+
+
+def _not_over_http(exchange: Exchange, ids: t.Sequence[str]) -> dict[str, Result]:
+    location = https_redirect(exchange)
+    summary = (
+        f"not judged: the app answered every request {exchange.status} to https:// "
+        "(it forces TLS) and the harness serves plain http: turn the redirect off for "
+        "the run with the app's own switch in posthog-verify.toml's [env] (the variable "
+        'its redirect or Talisman(force_https=...) reads, e.g. INSECURE_REQUESTS = "1")'
+    )
+    item = evidence(exchange=exchange, status=exchange.status, value=location)
+    return {check: result(check, Status.ERROR, summary, [item]) for check in ids}
+
+
+def disabled_condition(run: Run, client: ClientConstruction) -> str | None:
+    """The source of ``disabled=`` at the client's construction (``not token
+    or os.environ.get("APP_ENV") != "production"``), when the source shows it."""
+    if client.location is None:
+        return None
+    for site in run.static.constructions:
+        same = site.location.file == client.location.file
+        if same and abs(site.location.line - client.location.line) <= 1:
+            return site.kwargs.get("disabled")
+    return None
+
+
+def disabled_verdicts(run: Run, ids: t.Sequence[str]) -> dict[str, Result]:
+    """Every keyed client was built with ``disabled=True`` and nothing reached
+    the mock: the checks that read what the app sent say so, naming the
+    condition. A literal ``disabled=True`` is the integration's ``fail`` (it
+    never sends); a condition (the app's own switch, ``APP_ENV``...) is
+    ``error``: the app needs a setting the harness did not give it."""
+    keyed = [c for c in run.clients if c.api_key]
+    if not keyed or run.events or not all(_is_disabled(c) for c in keyed):
+        return {}
+    client = keyed[0]
+    condition = disabled_condition(run, client)
+    where = f" at {client.location}" if client.location else ""
+    item = evidence(location=client.location, value=condition, note="disabled=True")
+    if condition is None or condition.strip() == "True":
+        summary = (
+            f"the PostHog client was built with disabled=True{where}: it sends nothing, "
+            "so no event reached the mock"
+        )
+        return {check: result(check, Status.FAIL, summary, [item]) for check in ids}
+    summary = (
+        f"not judged: the PostHog client was built with disabled=True{where} "
+        f"(disabled={condition}), so it sent nothing under the harness's environment: "
+        "give the app the setting that enables it in posthog-verify.toml's [env] "
+        "(or the environment pytest runs in)"
+    )
+    return {check: result(check, Status.ERROR, summary, [item]) for check in ids}
+
+
+def _is_disabled(client: ClientConstruction) -> bool:
+    return client.kwargs.get("disabled") in (True, "True")
 
 
 def _first_cause(broken: t.Sequence[Exchange]) -> Exchange:

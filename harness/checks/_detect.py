@@ -56,6 +56,77 @@ _DATE = re.compile(r"^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-.
 #: holding the canary's digits is another address.
 STANDALONE = frozenset({"ip", "client address"})
 
+#: A fragment of a free-text canary counts when it holds the run id and is at
+#: least this many characters long: a truncated note (``text[:40]``), an address
+#: without its town. The run id alone is not enough (the correlation headers,
+#: ``anon-<runid>``, rightly carry it), nor are the canary's ordinary words
+#: ("remember the quarterly report", "@example.com"), which values share with
+#: it by chance.
+MIN_FRAGMENT = 16
+#: The canaries whose fragments are searched: values a user types as text.
+#: Not the password, the phone (own forms above), addresses or cookies; a
+#: manifest's typed values hold no run id, so only they whole count.
+FRAGMENT_KINDS = ("email", "name", "address", "text")
+
+
+def fragment_needles(canaries: dict[str, str], run_id: str) -> list[tuple[str, str, str]]:
+    """``(kind, canary, lowercase piece)`` for the fragment search: every
+    :data:`MIN_FRAGMENT`-character window of a free-text canary that holds the
+    run id, and the email canary's local part when it holds the run id
+    (``pv.<runid>``: the address's distinctive half). None without a run id."""
+    marker = run_id.lower()
+    if not marker:
+        return []
+    needles: list[tuple[str, str, str]] = []
+    for kind, value in canaries.items():
+        lowered = value.lower()
+        found = lowered.find(marker)
+        if kind not in FRAGMENT_KINDS or found < 0:
+            continue
+        local = lowered.partition("@")[0]
+        if kind == "email" and marker in local and local != marker:
+            needles.append((kind, value, local))
+        size = max(MIN_FRAGMENT, len(marker))
+        first = max(0, found + len(marker) - size)
+        last = min(found, len(lowered) - size)
+        needles.extend((kind, value, lowered[i : i + size]) for i in range(first, last + 1))
+    return needles
+
+
+def find_fragment(text: str, needles: list[tuple[str, str, str]]) -> tuple[str, str, str] | None:
+    """The first canary fragment in ``text`` as ``(kind, which part, shortened
+    value)``: "the start of", "the end of", "the local part of" or "a fragment
+    of" (the whole canary is :func:`find_canary`'s). The match is widened to
+    the longest run of the canary found there."""
+    for haystack in _haystacks(text):
+        lowered = haystack.lower()
+        for kind, canary, piece in needles:
+            start = lowered.find(piece)
+            if start < 0:
+                continue
+            whole = canary.lower()
+            at = whole.find(piece)
+            end = start + len(piece)
+            while start > 0 and at > 0 and lowered[start - 1] == whole[at - 1]:
+                start, at = start - 1, at - 1
+            while end < len(lowered) and at + (end - start) < len(whole):
+                if lowered[end] != whole[at + end - start]:
+                    break
+                end += 1
+            part = _which_part(kind, whole, at, end - start)
+            return kind, part, shorten(haystack, start, end)
+    return None
+
+
+def _which_part(kind: str, whole: str, at: int, length: int) -> str:
+    if kind == "email" and whole[at : at + length] == whole.partition("@")[0]:
+        return "the local part of"
+    if at == 0:
+        return "the start of"
+    if at + length == len(whole):
+        return "the end of"
+    return "a fragment of"
+
 
 def canary_needles(canaries: dict[str, str]) -> list[tuple[str, str]]:
     """``(kind, lowercase needle)`` for each canary and its URL-encoded forms.

@@ -208,7 +208,16 @@ def exception_captured(run: Run) -> Result:
         problems = _problems(run, exchange, found, check_id)
         if not found:
             problems = _nothing_found(run, exchange, grouped) + problems
-            summaries.append(f"{exchange.method} {exchange.path} raised but no $exception arrived")
+            why = run.propagated.get(exchange.index)
+            because = (
+                f" ({why}: Flask re-raises the view's exception, so the app's error "
+                "handlers do not run; production config must not propagate)"
+                if why
+                else ""
+            )
+            summaries.append(
+                f"{exchange.method} {exchange.path} raised but no $exception arrived{because}"
+            )
         elif problems:
             summaries.append(f"{exchange.method} {exchange.path}: {problems[0]['note']}")
         items.extend(problems)

@@ -229,10 +229,28 @@ def _inconsistent(run: Run, ident: Identification, span: Window) -> list[dict[st
         for event in grouped.get(exchange.index, []):
             if event.event in _NOT_IDENTITY:
                 continue
-            # Before identification, the signup request's events may still be anonymous.
-            if exchange.index in own and (event.distinct_id in anonymous or is_personless(event)):
+            # Before identification, the signup request's events may still be
+            # anonymous; not those of the page it redirects to, which the user's
+            # session loads (with the visitor's stale header: docs/checks.md).
+            anonymous_request = exchange.user != "user"
+            if (
+                exchange.index in own
+                and anonymous_request
+                and (event.distinct_id in anonymous or is_personless(event))
+            ):
                 continue
             if event.distinct_id != ident.distinct_id:
+                stale = (
+                    exchange.user == "user"
+                    and exchange.distinct_id_header in anonymous
+                    and event.distinct_id == exchange.distinct_id_header
+                )
+                why = (
+                    " (a logged-in request sent with a stale anonymous header still "
+                    "follows the header, not the user)"
+                    if stale
+                    else ""
+                )
                 items.append(
                     evidence(
                         event=event,
@@ -240,7 +258,7 @@ def _inconsistent(run: Run, ident: Identification, span: Window) -> list[dict[st
                         note=(
                             f"distinct id {event.distinct_id!r}, but {ident.exchange.step} "
                             f"identified the user as {ident.distinct_id!r} "
-                            f"(event {ident.event.uuid})"
+                            f"(event {ident.event.uuid}){why}"
                         ),
                     )
                 )
@@ -255,6 +273,33 @@ def _inconsistent(run: Run, ident: Identification, span: Window) -> list[dict[st
                     )
                 )
     return items
+
+
+def _shared_with_visitors(run: Run, ident: Identification) -> list[dict[str, t.Any]]:
+    """Events of anonymous exchanges made before the first signup or login
+    submission that carry the identified id: before the user existed no event
+    could be theirs, so the id is not the user's (``distinct_id="server"``,
+    a worker's own id, one constant for everybody)."""
+    submissions = [
+        x.index
+        for x in run.exchanges
+        if x.kind in ("signup", "login") and x.method.upper() != "GET"
+    ]
+    if not submissions:
+        return []
+    first = min(submissions)
+    grouped = events_by_exchange(run)
+    return [
+        evidence(
+            event=event,
+            exchange=exchange,
+            note="sent before the user existed, with the id the user was identified as",
+        )
+        for exchange in run.exchanges
+        if exchange.index < first and exchange.user == "anonymous"
+        for event in grouped.get(exchange.index, [])
+        if event.event not in _NOT_IDENTITY and event.distinct_id == ident.distinct_id
+    ]
 
 
 def _has_person_properties(run: Run, distinct_id: str) -> bool:
@@ -330,6 +375,16 @@ def judge(run: Run, check: str, kind: str) -> tuple[Result, Identification | Non
             f"{kind} identified the user as the X-POSTHOG-SESSION-ID value "
             f"{ident.distinct_id!r}: it changes with every session, not a stable user id",
             [quoted],
+        ), ident
+    shared = _shared_with_visitors(run, ident)
+    if shared:
+        return result(
+            check,
+            Status.FAIL,
+            f"{kind} identified the user as {ident.distinct_id!r}, but {len(shared)} event(s) "
+            "of requests made before anyone signed up or logged in carry that id too: every "
+            "visitor and user is one person (a fixed or server-side distinct id)",
+            [quoted, *shared],
         ), ident
     items = _inconsistent(run, ident, span)
     if items:

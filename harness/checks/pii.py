@@ -12,9 +12,13 @@ values, URLs and query strings included, decoded if URL-encoded; and the
 event's name, for the canaries.
 
 - The scenario's canaries (exact, case-insensitive, also URL-encoded) fail
-  wherever they appear, SDK-owned keys included, with two exceptions that
-  warn: inside ``$exception_*`` (an exception message or a captured source
-  line) and in ``$ip`` (the SDK's Flask integration adds the request's IP).
+  wherever they appear, and so does a fragment of a free-text one (email,
+  name, address, text) that holds the run id and is at least
+  :data:`~harness.checks._detect.MIN_FRAGMENT` characters long, or the
+  email's local part (``text[:40]``, ``email.split("@")[0]``), SDK-owned
+  keys included, with two exceptions that warn: inside ``$exception_*`` (an
+  exception message or a captured source line) and in ``$ip`` (the SDK's
+  Flask integration adds the request's IP).
 - Other email addresses, public IPs and formatted phone numbers fail too, but
   only outside the keys the SDK itself owns (``$lib_version``, ``$os*``...),
   and an IP-shaped value under a key naming a version is a version. Those
@@ -32,7 +36,9 @@ import typing as t
 
 from harness.checks._detect import canary_needles
 from harness.checks._detect import find_canary
+from harness.checks._detect import find_fragment
 from harness.checks._detect import find_other
+from harness.checks._detect import fragment_needles
 from harness.checks._events import evidence
 from harness.checks._events import exchange_map
 from harness.checks._events import plural
@@ -110,12 +116,20 @@ def _leaf_finding(
     leaf: t.Any,
     needles: list[tuple[str, str]],
     app_set_ip: bool = False,
+    fragments: list[tuple[str, str, str]] | None = None,
 ) -> Finding | None:
     text = _text(leaf)
     key = _top_key(path)
     if text is None or not text or key in _PERSON_KEYS:
         return None
     hit = find_canary(text, needles)
+    if hit is None and fragments and isinstance(leaf, str) and not path.endswith("{key}"):
+        piece = find_fragment(text, fragments)
+        if piece is not None:
+            kind, part, shown = piece
+            status = Status.WARN if key.startswith("$exception") else Status.FAIL
+            note = EXCEPTION_NOTE if status is Status.WARN else None
+            return Finding(event, path, f"{part} the {kind} canary", shown, status, note)
     if path.endswith("{key}"):
         # A key is a name the app chose: only a canary there is data.
         return None if hit is None else Finding(event, path, _name(hit), _shown(hit), Status.FAIL)
@@ -205,6 +219,7 @@ def findings(run: Run) -> list[Finding]:
     """Every personal-data finding, once per (event, path)."""
     pii = run.canaries.pii() if run.canaries is not None else {}
     needles = canary_needles(pii | issued_cookies(run))
+    fragments = fragment_needles(pii, run.canaries.run_id if run.canaries is not None else "")
     app_ip = _uuids_with_app_set_ip(run)
     found: list[Finding] = []
     for event in unique_events(run):
@@ -213,7 +228,7 @@ def findings(run: Run) -> list[Finding]:
         if hit is not None:
             found.append(Finding(event, "event", _name(hit), _shown(hit), Status.FAIL))
         for path, leaf in walk(event.properties, "properties"):
-            finding = _leaf_finding(event, path, leaf, needles, event.uuid in app_ip)
+            finding = _leaf_finding(event, path, leaf, needles, event.uuid in app_ip, fragments)
             if finding is not None:
                 found.append(finding)
     return found

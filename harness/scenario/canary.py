@@ -137,6 +137,7 @@ def make_canaries(run_id: str | None = None, typed: t.Iterable[str] = ()) -> Can
         last_name=last,
         username=last.lower(),
         typed=tuple(dict.fromkeys(typed)),
+        run_id=run_id,
     )
 
 

@@ -25,6 +25,11 @@ Decisions a check relies on:
   stays None, no distinct-id header is sent, as a browser SDK would not invent
   one. After logout the anonymous headers come back. Every request sends
   ``X-Forwarded-For: <canary ip>``.
+- **The page after a submission carries a stale header.** The redirects a
+  successful signup or login answers with are followed as the user (the
+  session cookie) but with the visitor's anonymous ``X-POSTHOG-DISTINCT-ID``:
+  a browser's posthog-js identifies the user only once that page has loaded.
+  An app that prefers the header to the logged-in user shows it there.
 - **``anonymous = true`` steps are an anonymous visitor**: anonymous headers,
   and, while a user is logged in, no session cookie either (so the probe's
   ``$exception`` belongs to the header's id, not to the logged-in user).
@@ -185,7 +190,14 @@ class _Driver:
     ) -> tuple[Exchange, TransportResponse | None]:
         """One request, recorded as one exchange."""
         as_user = self.logged_in and not step.anonymous
-        headers = self._headers(step, as_user, json is not None)
+        stale = as_user and redirect_of is not None and step.role in ("signup", "login")
+        headers = self._headers(step, as_user and not stale, json is not None)
+        if stale:
+            self.decide(
+                f"sent as the user with the visitor's X-POSTHOG-DISTINCT-ID "
+                f"{self.identity.distinct_id!r}: the page after the {step.role} is loaded "
+                "before a browser's posthog-js identifies the user"
+            )
         if method == "GET" and data:  # a GET form replaces the query, as browsers do
             path, data = f"{path.split('?')[0]}?{urllib.parse.urlencode(data)}", None
         started = time.monotonic()
@@ -255,6 +267,13 @@ class _Driver:
                 break
             target = _redirect_target(response, path)
             if target is None:
+                location = response.headers.get("Location", "")
+                if location.lower().startswith("https://"):
+                    self.decide(
+                        f"not followed: the app redirects to {location} (it forces TLS; "
+                        "the harness serves plain http)",
+                        last.index,
+                    )
                 break
             if response.status not in (307, 308):
                 method, data, json = "GET", None, None
@@ -455,8 +474,11 @@ def _redirect_target(response: TransportResponse, path: str) -> str | None:
     if not location:
         return None
     target = urllib.parse.urlsplit(location)
-    if target.netloc and target.netloc != urllib.parse.urlsplit(response.url).netloc:
+    served = urllib.parse.urlsplit(response.url)
+    if target.netloc and target.netloc != served.netloc:
         return None
+    if target.scheme == "https" and served.scheme == "http":
+        return None  # the app forces TLS: the same path over http would redirect again
     return resolve_action(location, path)
 
 

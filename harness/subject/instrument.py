@@ -32,6 +32,7 @@ import inspect
 import json
 import linecache
 import os
+import queue
 import sys
 import threading
 import types
@@ -73,6 +74,9 @@ _CALL_EVENTS = {
 }
 _POSTHOG_LIFECYCLE = ("shutdown", "flush", "join")
 _CLIENT_ID_ATTR = "_posthog_verify_client_id"
+# On a queue.Queue the app put items on during a request: id(item) -> the
+# steps of the puts not yet taken (one object may be put twice: a sentinel).
+_HANDOVER_ATTR = "_posthog_verify_handover"
 
 
 class PosthogVerifyProbeError(RuntimeError):
@@ -186,6 +190,8 @@ class Instrumentation:
         self._ids_lock = threading.Lock()
         self._patches: list[tuple[t.Any, str, t.Any]] = []
         self._guard: t.Any = None
+        # Where the app's code set the module default client's key.
+        self._module_key_site: dict[str, t.Any] | None = None
 
     # -- context -------------------------------------------------------------
 
@@ -214,6 +220,8 @@ class Instrumentation:
             raw = environ.pop(_STEP_ENVIRON_KEY, None)
             step = int(raw) if raw and raw.strip().lstrip("-").isdigit() else None
             token = self._step.set(step)
+            serving = getattr(self._local, "serving", 0)
+            self._local.serving = serving + 1
             # Start and end of each request: a process that dies while serving
             # one leaves a start without an end, which names the request.
             self.emit("request_start", step=step)
@@ -224,6 +232,7 @@ class Instrumentation:
                 raise
             finally:
                 self.emit("request_end", step=step)
+                self._local.serving = serving
                 self._step.reset(token)
 
         return middleware
@@ -237,6 +246,9 @@ class Instrumentation:
 
         def on_exception(sender: t.Any, exception: BaseException, **extra: t.Any) -> None:
             self.record_request_error(exception, "view")
+            reason = _propagation(sender)
+            if reason is not None:  # Flask re-raises: the app's error handlers never run
+                self.emit("propagated", step=self.step, reason=reason)
 
         got_request_exception.connect(on_exception, app, weak=False)
 
@@ -265,6 +277,7 @@ class Instrumentation:
             self._patch_module(posthog, client_module.Client)
         self._patch_dotenv()
         self._patch_threads()
+        self._patch_queues()
         if self.mock_url:
             from harness.subject.outbound import NetworkGuard
 
@@ -300,6 +313,70 @@ class Instrumentation:
             original_start(thread)
 
         self._patch(threading.Thread, "start", start)
+
+    def _patch_queues(self) -> None:
+        """A worker thread that takes, off a ``queue.Queue``, an item the app's
+        code put on it while serving step N works for step N until it takes the
+        next item: what it captures is attributed to the exchange that handed
+        it over (an outbox drained by a thread started at boot).
+
+        Only puts made by the app's own code (the caller is in its folder) and
+        during a request are tagged, so the SDK's queue, a connection pool or
+        a library's internal queue never are; a thread serving a request keeps
+        its own step whatever it takes. An item taken untagged ends the
+        hand-over (the thread is back to no exchange). ``queue.SimpleQueue``
+        (a C type) cannot be observed: a call made for one has no step.
+        """
+        original_put = queue.Queue.put
+        original_get = queue.Queue.get
+        instr = self
+        lock = threading.Lock()
+
+        @functools.wraps(original_put)
+        def put(q: queue.Queue[t.Any], item: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+            step = instr.step
+            caller = sys._getframe(1).f_code.co_filename
+            if step is None or instr._locator.relative(caller) is None:
+                original_put(q, item, *args, **kwargs)
+                return
+            with lock:
+                handed = q.__dict__.setdefault(_HANDOVER_ATTR, {})
+                handed.setdefault(id(item), []).append(step)
+            try:
+                original_put(q, item, *args, **kwargs)
+            except BaseException:  # queue.Full: nothing was handed over
+                with lock:
+                    steps = handed.get(id(item), [])
+                    if steps:
+                        steps.pop()
+                    if not steps:
+                        handed.pop(id(item), None)
+                raise
+
+        @functools.wraps(original_get)
+        def get(q: queue.Queue[t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+            item = original_get(q, *args, **kwargs)
+            handed = q.__dict__.get(_HANDOVER_ATTR)
+            if getattr(instr._local, "serving", 0):
+                return item
+            step = None
+            if handed:
+                with lock:
+                    steps = handed.get(id(item))
+                    if steps:
+                        step = steps.pop(0)
+                        if not steps:
+                            del handed[id(item)]
+            if step is not None:
+                instr._step.set(step)
+                instr._local.handed_over = True
+            elif getattr(instr._local, "handed_over", False):
+                instr._step.set(None)
+                instr._local.handed_over = False
+            return item
+
+        self._patch(queue.Queue, "put", put)
+        self._patch(queue.Queue, "get", get)
 
     def _patch_dotenv(self) -> None:
         """Keep every ``POSTHOG*`` variable as the harness set it, whatever a
@@ -353,6 +430,12 @@ class Instrumentation:
             bound.pop("self", None)
             bound.update(bound.pop("kwargs", {}) or {})
             via = "module_default" if getattr(instr._local, "in_setup", False) else "instance"
+            context = instr._context()
+            if via == "module_default" and instr._module_key_site is not None:
+                # Built lazily at the first module call; configured where the
+                # app set posthog.api_key: that is the site worth quoting.
+                context["first_use"] = context["location"]
+                context["location"] = instr._module_key_site
             instr.emit(
                 "client",
                 client_id=client_id,
@@ -360,7 +443,7 @@ class Instrumentation:
                 host=getattr(client, "host", None),
                 kwargs=jsonable(bound),
                 via=via,
-                **instr._context(),
+                **context,
             )
 
         self._patch(client_cls, "__init__", __init__)
@@ -371,6 +454,34 @@ class Instrumentation:
             if name in client_cls.__dict__:
                 self._patch(client_cls, name, self._wrap_enqueue(name, client_cls.__dict__[name]))
                 break
+        for name in ("shutdown", "flush"):
+            if name in client_cls.__dict__:
+                self._patch(client_cls, name, self._wrap_lifecycle(name, client_cls.__dict__[name]))
+
+    def _wrap_lifecycle(self, name: str, original: Callable[..., t.Any]) -> Callable[..., t.Any]:
+        """``shutdown``/``flush`` run inside an atexit callable of the app's
+        (:meth:`_exit_wrapper`): recorded as an ``atexit`` record of that client,
+        ``observed`` (it ran at exit), once per callable and client."""
+        instr = self
+
+        @functools.wraps(original)
+        def lifecycle(client: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            registration = getattr(instr._local, "at_exit", None)
+            client_id = instr.client_id(client)
+            if registration is not None and client_id not in registration["flushed"]:
+                registration["flushed"].add(client_id)
+                instr.emit(
+                    "atexit",
+                    qualname=f"{registration['qualname']} -> Client.{name}",
+                    is_posthog=True,
+                    client_id=client_id,
+                    phase="exit",
+                    location=registration["location"],
+                    observed=True,
+                )
+            return original(client, *args, **kwargs)
+
+        return lifecycle
 
     def _wrap_method(self, name: str, original: Callable[..., t.Any]) -> Callable[..., t.Any]:
         instr = self
@@ -466,9 +577,29 @@ class Instrumentation:
                 instr._local.in_setup = False
 
         self._patch(posthog, "setup", setup)
+        self._watch_module_key(posthog)
         for name in MODULE_FUNCTIONS:
             if name in posthog.__dict__:
                 self._patch(posthog, name, self._wrap_function(posthog, name))
+
+    def _watch_module_key(self, posthog: types.ModuleType) -> None:
+        """Record where the app's code sets ``posthog.api_key`` (or
+        ``project_api_key``): the module default client is built lazily at the
+        first module call, but configured there. A module's class may be
+        swapped for a subclass of ``ModuleType``; undone by :meth:`uninstall`."""
+        instr = self
+
+        class _Watched(types.ModuleType):
+            def __setattr__(self, name: str, value: t.Any) -> None:
+                if name in ("api_key", "project_api_key") and value:
+                    location = instr._locator.locate()
+                    if location is not None:
+                        instr._module_key_site = location
+                super().__setattr__(name, value)
+
+        if type(posthog) is types.ModuleType:
+            self._patches.append((posthog, "__class__", types.ModuleType))
+            posthog.__class__ = _Watched
 
     def _wrap_function(self, posthog: t.Any, name: str) -> Callable[..., t.Any]:
         original = posthog.__dict__[name]
@@ -489,35 +620,74 @@ class Instrumentation:
         original: Callable[..., t.Any] = atexit.register
         instr = self
 
+        original_unregister = atexit.unregister
+        wrappers: dict[int, list[Callable[..., t.Any]]] = {}
+
         @functools.wraps(original)
         def register(func: Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
-            result = original(func, *args, **kwargs)
             caller = sys._getframe(1).f_code.co_filename
-            if not instr._is_sdk_file(caller):  # the SDK's own _atexit is not the app's
-                instr._record_atexit(func)
-            return result
+            if instr._is_sdk_file(caller):  # the SDK's own _atexit is not the app's
+                return original(func, *args, **kwargs)
+            registration = instr._record_atexit(func)
+            if registration is None:
+                return original(func, *args, **kwargs)
+            wrapper = instr._exit_wrapper(func, registration)
+            wrappers.setdefault(id(func), []).append(wrapper)
+            original(wrapper, *args, **kwargs)
+            return func  # what atexit.register returns: usable as a decorator
+
+        @functools.wraps(original_unregister)
+        def unregister(func: Callable[..., t.Any]) -> None:
+            for wrapper in wrappers.pop(id(func), []):
+                original_unregister(wrapper)
+            original_unregister(func)
 
         self._patch(atexit, "register", register)
+        self._patch(atexit, "unregister", unregister)
+
+    def _exit_wrapper(
+        self, func: Callable[..., t.Any], registration: dict[str, t.Any]
+    ) -> Callable[..., t.Any]:
+        """``func`` as registered, run with ``registration`` marked on the
+        thread: a client's shutdown/flush it reaches, however indirectly, is
+        recorded (:meth:`_wrap_lifecycle`)."""
+        instr = self
+
+        def at_exit(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            outer = getattr(instr._local, "at_exit", None)
+            instr._local.at_exit = registration
+            try:
+                return func(*args, **kwargs)
+            finally:
+                instr._local.at_exit = outer
+
+        return at_exit
 
     def _is_sdk_file(self, filename: str) -> bool:
         posthog = sys.modules.get("posthog")
         package = Path(getattr(posthog, "__file__", None) or "/nonexistent").parent
         return filename.startswith(f"{package}{os.sep}")
 
-    def _record_atexit(self, func: Callable[..., t.Any]) -> None:
+    def _record_atexit(self, func: Callable[..., t.Any]) -> dict[str, t.Any] | None:
+        """Record the registration; for the app's own callable (not a PostHog
+        shutdown/flush itself) return what its run at exit is recorded under."""
         target = func.func if isinstance(func, functools.partial) else func
         is_posthog, client_id = self._posthog_callable(target)
         context = self._context()
         if not is_posthog and context["location"] is None:
-            return  # a library's own registration, not the app's
+            return None  # a library's own registration, not the app's
+        qualname = getattr(target, "__qualname__", repr(target))
         self.emit(
             "atexit",
-            qualname=getattr(target, "__qualname__", repr(target)),
+            qualname=qualname,
             is_posthog=is_posthog,
             client_id=client_id,
             phase=context["phase"],
             location=context["location"],
         )
+        if is_posthog:
+            return None
+        return {"qualname": qualname, "location": context["location"], "flushed": set()}
 
     def _posthog_callable(self, target: t.Any) -> tuple[bool, int | None]:
         owner = getattr(target, "__self__", None)
@@ -530,6 +700,21 @@ class Instrumentation:
             return False, None
         client = getattr(posthog, "default_client", None)
         return True, None if client is None else self.client_id(client)
+
+
+def _propagation(app: t.Any) -> str | None:
+    """Why Flask re-raises a view's exception instead of handling it, as Flask
+    decides (``Flask.handle_exception``): ``PROPAGATE_EXCEPTIONS``, or when it
+    is None, ``app.testing or app.debug``. None when it handles it."""
+    config = getattr(app, "config", {})
+    propagate = config.get("PROPAGATE_EXCEPTIONS")
+    if propagate is not None:
+        return "PROPAGATE_EXCEPTIONS is True" if propagate else None
+    if getattr(app, "debug", False):
+        return "app.debug is True (DEBUG)"
+    if getattr(app, "testing", False):
+        return "app.testing is True (TESTING)"
+    return None
 
 
 def _import_or_none(name: str) -> t.Any:

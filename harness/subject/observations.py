@@ -61,6 +61,8 @@ class Observations:
     routes: tuple[Route, ...] = ()
     probe_failed: str | None = None
     probe_entered: tuple[int, ...] = ()
+    #: step -> why Flask re-raised that request's exception (``app.debug``...).
+    propagated: dict[int, str] = dataclasses.field(default_factory=dict)
     outbound: tuple[OutboundRequest, ...] = ()
     connections: tuple[ConnectionAttempt, ...] = ()
     boot_failure: BootFailure | None = None
@@ -139,6 +141,8 @@ def parse_records(records: Iterable[dict[str, t.Any]]) -> Observations:
             scalars["probe_failed"] = record.get("cause", "")
         elif kind == "probe_entered" and isinstance(record.get("step"), int):
             scalars["probe_entered"] = (*scalars.get("probe_entered", ()), record["step"])
+        elif kind == "propagated" and isinstance(step, int):
+            scalars.setdefault("propagated", {})[step] = str(record.get("reason", ""))
         elif kind == "boot_failure":
             scalars["boot_failure"] = boot_failure_from(record)
         elif kind == "imported":

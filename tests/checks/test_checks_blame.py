@@ -230,3 +230,74 @@ def test_without_the_marker_the_same_exception_is_judged_as_usual() -> None:
     got = verdicts(failing(good_run(), 2, plain))
     assert got["identify_on_signup"][0] is Status.FAIL
     assert got["single_client"][0] is Status.PASS
+
+
+def _redirected(run: Run, location: str, keep: int | None = None) -> Run:
+    """Every exchange (but ``keep``) answered 301 to ``location`` + its path."""
+    changed = [
+        x
+        if x.index == keep
+        else dataclasses.replace(x, status=301, response_headers={"Location": location + x.path})
+        for x in run.exchanges
+    ]
+    return dataclasses.replace(run, exchanges=tuple(changed))
+
+
+def test_an_app_that_forces_tls_is_not_judged_naming_the_cause_and_the_fix() -> None:
+    got = verdicts(_redirected(good_run(), "https://127.0.0.1:5000"))
+    flows = [c for c in got if c not in NOT_FLOW_CHECKS and c != "boots"]
+    for check in flows:
+        status, summary = got[check]
+        assert status is Status.ERROR, check
+        assert "answered every request 301 to https://" in summary
+        assert "[env]" in summary
+    assert got["boots"][0] is Status.PASS  # it answers: it booted
+    assert all(got[c][0] is Status.PASS for c in NOT_FLOW_CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("location", "keep"),
+    [
+        pytest.param("https://127.0.0.1:5000", 3, id="one-request-served"),
+        pytest.param("http://127.0.0.1:5000", None, id="plain-http-redirects"),
+    ],
+)
+def test_not_every_request_to_https_is_judged_as_usual(location: str, keep: int | None) -> None:
+    got = verdicts(_redirected(good_run(), location, keep))
+    assert not any("to https://" in summary for _, summary in got.values())
+
+
+def _disabled(condition: str) -> Run:
+    """The good run's client built with disabled=True by ``condition``; nothing arrived."""
+    run = good_run()
+    client = dataclasses.replace(run.clients[0], kwargs={**run.clients[0].kwargs, "disabled": True})
+    site = dataclasses.replace(
+        run.static.constructions[0],
+        kwargs={**run.static.constructions[0].kwargs, "disabled": condition},
+    )
+    static = dataclasses.replace(run.static, constructions=(site,))
+    return dataclasses.replace(run, clients=(client,), events=(), requests=(), static=static)
+
+
+def test_a_client_disabled_by_the_apps_own_switch_is_not_judged_naming_the_condition() -> None:
+    condition = 'not token or os.environ.get("APP_ENV", "development") != "production"'
+    got = verdicts(_disabled(condition))
+    status, summary = got["identify_on_signup"]
+    assert status is Status.ERROR
+    assert "built with disabled=True at app.py:12" in summary
+    assert f"(disabled={condition})" in summary
+    assert "[env]" in summary
+    assert got["key_from_env"][0] is Status.ERROR
+    assert got["single_client"][0] is Status.PASS  # how it was built is still judged
+
+
+def test_a_client_disabled_for_good_fails_naming_disabled_true() -> None:
+    got = verdicts(_disabled("True"))
+    status, summary = got["no_silent_drops"]
+    assert status is Status.FAIL
+    assert summary.startswith("the PostHog client was built with disabled=True at app.py:12")
+
+
+def test_a_disabled_client_beside_events_that_arrived_is_judged_as_usual() -> None:
+    run = dataclasses.replace(_disabled("True"), events=good_run().events)
+    assert not any("disabled=True" in summary for _, summary in verdicts(run).values())

@@ -109,6 +109,28 @@ def test_key_from_env_fails_on_a_literal_key_in_the_tree() -> None:
     assert verdict.evidence[0]["value"] == 'KEY = "phc_ab…"'
 
 
+@pytest.mark.parametrize(
+    "path", ["app/templates/base.html", "static/js/analytics.js", "app/templates/page.j2"]
+)
+def test_a_project_key_in_a_frontend_file_is_a_note_not_a_failure(path: str) -> None:
+    site = SourceLocation(path, 12, "posthog.init('phc_abcdef1234567890', {api_host: ...})")
+    verdict = key_from_env(good_run(static=StaticFacts(literal_keys=(site,))))
+    assert verdict.status is Status.PASS
+    assert f"the frontend's public project key at {path}:12 is not judged" in verdict.summary
+    assert "public by design" in verdict.evidence[0]["note"]
+    assert "phc_abcdef1234567890" not in repr(verdict)
+
+
+@pytest.mark.parametrize("path", [".env", "config/settings.yaml", "deploy.sh", "settings.toml"])
+def test_a_literal_key_in_server_configuration_still_fails(path: str) -> None:
+    frontend = SourceLocation("app/templates/base.html", 12, "posthog.init('phc_abcdef123456')")
+    site = SourceLocation(path, 2, "POSTHOG_API_KEY=phc_abcdef1234567890")
+    verdict = key_from_env(good_run(static=StaticFacts(literal_keys=(frontend, site))))
+    assert verdict.status is Status.FAIL
+    assert f"a literal key is in the source at {path}:2" in verdict.summary
+    assert "base.html" not in verdict.summary
+
+
 def test_key_from_env_fails_when_no_event_arrived() -> None:
     verdict = key_from_env(good_run(events=()))
     assert (verdict.status, verdict.summary) == (Status.FAIL, "no event reached the mock")

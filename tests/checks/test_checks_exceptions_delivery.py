@@ -47,6 +47,19 @@ def test_exception_captured_fails_when_no_exception_event_arrived() -> None:
     assert "GET /__posthog_verify__/raise raised but no $exception arrived" in verdict.summary
     assert verdict.evidence[0]["request"] == "GET /__posthog_verify__/raise (step 9: probe)"
     assert {e.get("event") for e in verdict.evidence[1:]} == {"page_viewed"}
+    assert "Flask re-raises" not in verdict.summary  # nothing says it propagated
+
+
+def test_a_missing_exception_names_flasks_re_raise_when_the_app_propagates() -> None:
+    run = build(
+        edit(SPECS, "$exception", arrives=False), propagated={9: "app.debug is True (DEBUG)"}
+    )
+    verdict = exception_captured(run)
+    assert verdict.status is Status.FAIL
+    assert (
+        "raised but no $exception arrived (app.debug is True (DEBUG): Flask re-raises the "
+        "view's exception, so the app's error handlers do not run" in verdict.summary
+    )
 
 
 def test_exception_captured_fails_on_duplicates_quoting_both_uuids() -> None:

@@ -83,6 +83,31 @@ def test_signup_fails_on_a_fresh_random_id_per_request_quoting_two_ids() -> None
     assert "carry another distinct id" in verdict.summary
 
 
+@pytest.mark.parametrize("check", [identify_on_signup, identify_on_login])
+def test_one_fixed_id_for_visitors_and_users_fails_quoting_the_earlier_event(check) -> None:
+    # A worker thread (or a server-side default) sends every event as one id:
+    # the anonymous visit before the signup carries the id the user "got".
+    specs = tuple(
+        dataclasses.replace(s, distinct_id="analytics-worker")
+        if s.distinct_id in (USER_ID, ANON)
+        else s
+        for s in SPECS
+    )
+    verdict = check(build(specs))
+    assert verdict.status is Status.FAIL
+    assert "before anyone signed up or logged in carry that id too" in verdict.summary
+    earlier = verdict.evidence[1]
+    assert earlier["distinct_id"] == "analytics-worker"
+    assert earlier["request"].startswith("GET / ")
+    assert "before the user existed" in earlier["note"]
+
+
+def test_visitor_events_with_their_own_id_do_not_share_the_users() -> None:
+    assert identify_on_signup(good_run()).status is Status.PASS
+    before = [e for e in good_run().events if e.distinct_id == ANON]
+    assert before  # the good run's visitor events exist and carry the header id
+
+
 def test_signup_fails_on_personless_later_events() -> None:
     run = build(
         edit(SPECS, "dashboard_viewed", properties={"notes": 0, "$process_person_profile": False})
@@ -226,3 +251,28 @@ def test_a_group_update_with_a_random_distinct_id_is_not_the_users_event() -> No
         method="group_identify",
     )
     assert identify_on_signup(build((*SPECS, group))).status is Status.PASS
+
+
+def _with_stale_hop(hop_id: str):
+    """Exchange 3 as the page the signup redirected to, loaded as the user with
+    the visitor's stale header; its event carries ``hop_id``."""
+    hopped = tuple(
+        dataclasses.replace(x, step="signup", kind="signup", redirect_of=2, distinct_id_header=ANON)
+        if x.index == 3
+        else x
+        for x in exchanges()
+    )
+    return build(edit(SPECS, "dashboard_viewed", distinct_id=hop_id), exchanges=hopped)
+
+
+def test_an_app_that_follows_a_stale_header_over_the_user_fails_at_signup() -> None:
+    verdict = identify_on_signup(_with_stale_hop(ANON))
+    assert verdict.status is Status.FAIL
+    assert f"carry another distinct id ({ANON})" in verdict.summary
+    item = verdict.evidence[1]
+    assert item["request"].startswith("GET /dashboard")
+    assert "stale anonymous header still follows the header" in item["note"]
+
+
+def test_the_users_id_on_the_page_after_signup_passes_whatever_the_header() -> None:
+    assert identify_on_signup(_with_stale_hop(USER_ID)).status is Status.PASS

@@ -18,7 +18,9 @@ from checks_runs import good_run
 from harness.checks import no_pii_in_events
 from harness.checks._detect import canary_needles
 from harness.checks._detect import find_canary
+from harness.checks._detect import find_fragment
 from harness.checks._detect import find_other
+from harness.checks._detect import fragment_needles
 from harness.scenario.canary import make_canaries
 from harness.scenario.canary import typed_values
 from harness.verdict import Status
@@ -320,3 +322,68 @@ def test_real_canaries_are_found_inside_larger_strings(value: str, kind: str) ->
     found = find_canary(value, canary_needles(REAL.pii()))
     assert found is not None
     assert found[0] == kind
+
+
+def _real_run(**props: t.Any):
+    """The good run's note event carrying ``props``, judged against real canaries."""
+    return dataclasses.replace(_with(**props), canaries=REAL)
+
+
+@pytest.mark.parametrize(
+    ("props", "path", "what"),
+    [
+        pytest.param(
+            {"preview": REAL.text[:40]},
+            "properties.preview",
+            "the start of the text canary",
+            id="note-preview",
+        ),
+        pytest.param(
+            {"handle": REAL.email.split("@")[0]},
+            "properties.handle",
+            "the local part of the email canary",
+            id="email-local-part",
+        ),
+        pytest.param(
+            {"where": REAL.address.split(",")[0]},
+            "properties.where",
+            "the start of the address canary",
+            id="address-without-town",
+        ),
+        pytest.param(
+            {"tail": "…" + REAL.text[12:36]},
+            "properties.tail",
+            "a fragment of the text canary",
+            id="text-middle",
+        ),
+    ],
+)
+def test_a_substantial_fragment_of_a_canary_fails(props, path, what) -> None:
+    verdict = no_pii_in_events(_real_run(**props))
+    assert verdict.status is Status.FAIL
+    assert f"{what} in {path}" in verdict.summary
+    item = verdict.evidence[0]
+    assert item["path"] == path
+    assert REAL.run_id in item["value"]  # the widened match shows the distinctive part
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(REAL.run_id, id="the-run-id-alone"),
+        pytest.param(f"anon-{REAL.run_id}", id="the-anonymous-header-id"),
+        pytest.param(f"sess-{REAL.run_id}", id="the-session-header-id"),
+        pytest.param(REAL.text[:15], id="a-prefix-without-the-run-id"),
+        pytest.param(REAL.text[-30:], id="the-ordinary-words-of-the-text"),
+        pytest.param(REAL.text[20 : 20 + 14], id="fourteen-characters-with-the-run-id"),
+        pytest.param("@example.com", id="the-domain-of-the-email"),
+    ],
+)
+def test_short_or_generic_pieces_of_a_canary_are_not_personal_data(value: str) -> None:
+    verdict = no_pii_in_events(_real_run(piece=value))
+    assert verdict.status is Status.PASS, verdict.summary
+
+
+def test_fragments_need_a_run_id() -> None:
+    assert fragment_needles(REAL.pii(), "") == []
+    assert find_fragment(REAL.text[:40], fragment_needles(REAL.pii(), REAL.run_id)) is not None

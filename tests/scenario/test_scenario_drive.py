@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import typing as t
 
+from harness.run import Exchange
 from harness.scenario.canary import make_canaries
 from harness.scenario.canary import make_identity
 from harness.scenario.drive import EXCERPT_CHARS
@@ -102,7 +103,8 @@ def test_headers_follow_login_state(demo_app: Flask, transport: Transport) -> No
         assert served["forwarded_for"] == CANARIES.ip
         assert served["session_id"] == IDENTITY.session_id
         assert served["distinct_id"] == exchange.distinct_id_header
-        expected_id = "user-1" if exchange.user == "user" else IDENTITY.distinct_id
+        identified = exchange.user == "user" and not _stale_hop(exchange)
+        expected_id = "user-1" if identified else IDENTITY.distinct_id
         assert exchange.distinct_id_header == expected_id, exchange
         assert exchange.session_id_header == IDENTITY.session_id
         assert exchange.request_headers["X-Posthog-Verify-Step"] == str(exchange.index)
@@ -129,6 +131,26 @@ def test_body_excerpt_is_bounded(demo_app: Flask, transport: Transport) -> None:
     assert signup_page.body_excerpt.startswith("<!doctype html>")
 
 
+def _stale_hop(exchange: Exchange) -> bool:
+    """The page a successful signup or login redirects to: loaded as the user,
+    with the visitor's header (posthog-js has not identified them yet)."""
+    return exchange.redirect_of is not None and exchange.kind in ("signup", "login")
+
+
+def test_the_page_after_a_submission_is_sent_with_the_stale_anonymous_header(
+    demo_app: Flask, transport: Transport
+) -> None:
+    result = _drive_default(demo_app, transport)
+    hops = [x for x in result.exchanges if x.user == "user" and _stale_hop(x)]
+    assert [(x.step, x.path) for x in hops] == [("signup", "/dashboard"), ("login", "/dashboard")]
+    for hop in hops:
+        assert hop.distinct_id_header == IDENTITY.distinct_id
+        assert hop.request_headers["X-POSTHOG-DISTINCT-ID"] == IDENTITY.distinct_id
+        assert "visitor's X-POSTHOG-DISTINCT-ID" in hop.decisions[-1]
+    after = result.exchanges[result.exchanges.index(hops[0]) + 1]
+    assert (after.step, after.distinct_id_header) == ("dashboard", "user-1")
+
+
 def test_without_identification_no_distinct_id_is_sent(
     demo_app: Flask, transport: Transport
 ) -> None:
@@ -136,7 +158,7 @@ def test_without_identification_no_distinct_id_is_sent(
     result = drive(transport, steps, CANARIES, IDENTITY, identified_as=lambda i: None, timeout_s=10)
 
     for exchange in result.exchanges:
-        if exchange.user == "user":
+        if exchange.user == "user" and not _stale_hop(exchange):
             assert exchange.distinct_id_header is None
             assert "X-POSTHOG-DISTINCT-ID" not in exchange.request_headers
             assert exchange.session_id_header == IDENTITY.session_id

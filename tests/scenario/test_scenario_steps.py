@@ -64,7 +64,8 @@ def test_each_exchange_says_what_it_expected_and_what_was_decided(
     assert submit.expected == "2xx|3xx"  # the scenario's expect, on the judged request
     assert submit.decisions[0].startswith("form found on /signup: POST /signup with ")
     assert "email" in submit.decisions[0]
-    assert hop.decisions == ("followed the redirect of exchange 2 to /dashboard",)
+    assert hop.decisions[0] == "followed the redirect of exchange 2 to /dashboard"
+    assert hop.decisions[1].startswith("sent as the user with the visitor's X-POSTHOG-DISTINCT-ID")
     assert all(x.failure is None for x in exchanges)
 
 
@@ -247,3 +248,37 @@ def test_a_page_that_finds_the_user_logged_out_after_signup_logs_in_and_retries(
         .decisions[-1]
         .startswith("dashboard found the user logged out (it landed on a sign-in form at /login)")
     )
+
+
+def test_a_redirect_to_https_is_not_followed_over_http_and_says_why() -> None:
+    app = Flask(__name__)
+
+    @app.before_request
+    def force_https() -> t.Any:
+        return redirect(request.url.replace("http://", "https://", 1), code=301)
+
+    @app.get("/")
+    def home() -> str:
+        return "never served over http"
+
+    result = _drive(app)
+    first = result.exchanges[0]
+    assert (first.step, first.status) == ("anon_browse", 301)
+    assert first.decisions[-1].startswith("not followed: the app redirects to https://")
+    assert all(x.redirect_of is None for x in result.exchanges)  # no hop over plain http
+
+
+def test_a_plain_http_redirect_on_the_same_host_is_still_followed() -> None:
+    app = Flask(__name__)
+
+    @app.get("/")
+    def home() -> t.Any:
+        return redirect("http://localhost/welcome", code=302)
+
+    @app.get("/welcome")
+    def welcome() -> str:
+        return "welcome"
+
+    result = _drive(app)
+    hop = result.exchanges[1]
+    assert (hop.step, hop.path, hop.status, hop.redirect_of) == ("anon_browse", "/welcome", 200, 0)

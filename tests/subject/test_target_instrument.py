@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
+import queue
 import socket
+import threading
 import typing as t
 from pathlib import Path
 
+import flask
 import posthog
 import pytest
 import requests
@@ -34,6 +38,21 @@ def register(handler):
 def build():
     return Posthog("phc_unit", host="http://127.0.0.1:9", send=False,
                    enable_exception_autocapture=True)
+
+
+def hand_over(q, item):
+    q.put(item)
+
+
+def closer(client):
+    def close():
+        client.flush()
+        client.shutdown()
+    return close
+
+
+def configure_module(posthog):
+    posthog.api_key = "phc_module"
 """
 
 
@@ -98,6 +117,20 @@ def test_module_default_client_and_module_calls(recorded: t.Any) -> None:
     posthog.default_client.shutdown()
 
 
+def test_a_lazy_module_default_client_is_quoted_where_the_app_set_its_key(
+    recorded: t.Any,
+) -> None:
+    _, sink, module = recorded
+    module.configure_module(posthog)  # the app's config site: unit_app.py
+    posthog.capture("module_event", distinct_id="d1")  # first use, outside the app
+    (client,) = of_type(sink, "client")
+    assert client["via"] == "module_default"
+    assert (client["location"]["file"], client["location"]["line"]) == ("unit_app.py", 27)
+    assert client["location"]["text"] == 'posthog.api_key = "phc_module"'
+    assert client["first_use"] is None  # the test module is not the app
+    posthog.default_client.shutdown()
+
+
 def test_capture_exception_is_one_call_and_one_enqueued_message(recorded: t.Any) -> None:
     instrumentation, sink, module = recorded
     client = module.build()
@@ -151,6 +184,135 @@ def test_wsgi_middleware_reads_and_removes_the_step_header(recorded: t.Any) -> N
     assert (seen["step"], seen["phase"]) == (4, "request")
     assert "HTTP_X_POSTHOG_VERIFY_STEP" not in seen["environ"]
     assert instrumentation.step is None  # reset after the request
+
+
+def _serve_step(instrumentation: Instrumentation, step: int, work: t.Callable[[], None]) -> None:
+    """Run ``work`` as the request of scenario step ``step`` would."""
+
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        work()
+        return [b""]
+
+    instrumentation.wrap_wsgi(app)({"HTTP_X_POSTHOG_VERIFY_STEP": str(step)}, None)
+
+
+def test_a_worker_thread_works_for_the_step_that_handed_it_an_item(recorded: t.Any) -> None:
+    instrumentation, sink, module = recorded
+    client = module.build()
+    items: queue.Queue[t.Any] = queue.Queue()
+    done = threading.Event()
+
+    def worker() -> None:  # started at boot: no step of its own
+        while (item := items.get()) is not None:
+            client.capture(item, distinct_id="d")
+        client.capture("after_the_sentinel", distinct_id="d")
+        done.set()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    _serve_step(instrumentation, 3, lambda: module.hand_over(items, "from_step_3"))
+    _serve_step(instrumentation, 5, lambda: module.hand_over(items, "from_step_5"))
+    _serve_step(instrumentation, 6, lambda: items.put("put_outside_the_app"))
+    items.put(None)  # at boot, by no request
+    assert done.wait(10)
+    thread.join(10)
+    steps = {r["event"]: r["step"] for r in of_type(sink, "call")}
+    assert steps == {
+        "from_step_3": 3,
+        "from_step_5": 5,
+        "put_outside_the_app": None,  # not the app's own code: no hand-over
+        "after_the_sentinel": None,  # an untagged item ends the hand-over
+    }
+    assert {r["step"] for r in of_type(sink, "enqueue")} == {3, 5, None}
+
+
+def test_a_request_thread_keeps_its_step_whatever_it_takes(recorded: t.Any) -> None:
+    instrumentation, sink, module = recorded
+    client = module.build()
+    items: queue.Queue[t.Any] = queue.Queue()
+    _serve_step(instrumentation, 2, lambda: module.hand_over(items, "handed"))
+
+    def take_and_capture() -> None:
+        client.capture(items.get(), distinct_id="d")
+
+    _serve_step(instrumentation, 7, take_and_capture)
+    (call,) = of_type(sink, "call")
+    assert (call["event"], call["step"]) == ("handed", 7)
+
+
+def test_a_flush_inside_an_apps_atexit_callable_is_observed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registered: list[t.Callable[[], t.Any]] = []
+    monkeypatch.setattr(atexit, "register", lambda f, *a, **k: registered.append(f) or f)
+
+    def unregister(func: t.Callable[[], t.Any]) -> None:  # as atexit's: never raises
+        registered[:] = [f for f in registered if f != func]
+
+    monkeypatch.setattr(atexit, "unregister", unregister)
+    (tmp_path / "unit_app.py").write_text(APP_SOURCE)
+    spec = importlib.util.spec_from_file_location("unit_app", tmp_path / "unit_app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sink = ListSink()
+    instrumentation = Instrumentation(tmp_path, sink)
+    instrumentation.install()
+    try:
+        keyed, other = module.build(), module.build()
+        dropped = module.closer(other)
+        module.register(module.closer(keyed))
+        module.register(dropped)
+        atexit.unregister(dropped)  # the app's unregister finds the wrapper it registered
+        assert len(registered) == 1
+        keyed.flush()  # outside any atexit callable: not an exit flush
+        registered[0]()  # what the interpreter does at exit
+    finally:
+        instrumentation.uninstall()
+    ran = [r for r in of_type(sink, "atexit") if r.get("observed")]
+    assert [(r["qualname"], r["client_id"], r["phase"]) for r in ran] == [
+        ("closer.<locals>.close -> Client.flush", instrumentation.client_id(keyed), "exit")
+    ]  # once per callable and client: shutdown after flush adds nothing
+    assert ran[0]["location"]["file"] == "unit_app.py"
+    assert ran[0]["is_posthog"] is True
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        pytest.param({"DEBUG": True}, "app.debug is True (DEBUG)", id="debug"),
+        pytest.param({"TESTING": True}, "app.testing is True (TESTING)", id="testing"),
+        pytest.param({"DEBUG": True, "PROPAGATE_EXCEPTIONS": False}, None, id="debug-but-handled"),
+        pytest.param({"PROPAGATE_EXCEPTIONS": True}, "PROPAGATE_EXCEPTIONS is True", id="set"),
+        pytest.param({}, None, id="production"),
+    ],
+)
+def test_a_view_exception_flask_re_raises_is_recorded_with_why(
+    recorded: t.Any, config: dict[str, t.Any], reason: str | None
+) -> None:
+    instrumentation, sink, _ = recorded
+    app = flask.Flask("propagation")
+    app.config.update(config)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("boom")
+
+    instrumentation.watch_errors(app)
+    with contextlib.suppress(RuntimeError):
+        instrumentation.wrap_wsgi(app.wsgi_app)(
+            {**_environ("/boom"), "HTTP_X_POSTHOG_VERIFY_STEP": "6"}, lambda *a: None
+        )
+    seen = [(r["step"], r["reason"]) for r in of_type(sink, "propagated")]
+    assert seen == ([] if reason is None else [(6, reason)])
+    assert [r["step"] for r in of_type(sink, "request_error")] == [6]
+
+
+def _environ(path: str) -> dict[str, t.Any]:
+    from werkzeug.test import EnvironBuilder
+
+    return dict(EnvironBuilder(path=path).get_environ())
 
 
 @pytest.mark.parametrize(
