@@ -1,25 +1,39 @@
-"""Benchmark: where a verification's time goes, on this machine.
+"""Benchmark: where a verification's time and CPU go, on this machine.
 
-    python bench/run.py                 # the full benchmark (50 apps)
-    python bench/run.py --apps 5 --repeat 1   # the reduced form CI runs
+    python bench/run.py                      # the full benchmark (10, 50, 200 apps)
+    python bench/run.py --apps 3 --repeat 1  # the reduced form CI runs
 
 Prints, each measured here and now (nothing is asserted):
 
 1. the floor: a bare ``python -c "import flask, posthog"``, and the SDK's retry
    backoff the flush check provokes on purpose (500 on the first batch after
-   the stop signal), measured against the harness's own mock;
-2. wall time to fully verify one app (all checks), from the ``pytest`` command
-   to its exit, median of ``--repeat`` runs, and its excess over the floor;
-3. wall time for N copies of the reference app with ``-n 0`` and ``-n 2``, and
-   apps per second;
+   the stop signal), measured against the harness's own mock; and, apart, the
+   CPU the reference app's own password hashing takes (signup and login),
+   which no harness change can remove;
+2. wall time and CPU to fully verify one app (all checks), from the
+   ``pytest`` command to its exit, median of ``--repeat`` runs, and its
+   excess over the floor;
+3. for each ``--apps`` count of copies of the reference app: wall time, apps
+   per second, and CPU in total and per app with ``-n 2`` (the smallest
+   count also with ``-n 0``), so the growth shows;
 4. peak memory (max RSS) per pytest process (each xdist worker) while judging
-   those N apps; app children are separate processes and not counted.
+   the largest count; app children are separate processes and not counted.
+
+CPU is user + system time from ``getrusage(RUSAGE_CHILDREN)`` around the
+``pytest`` subprocess: it covers every process of the run that was waited
+for, which is all of them (pytest, its xdist workers, the zygote and the
+namespace probe, every app process and its sandbox supervisor and init, every
+set-up command), and nothing else the machine runs. It moves less with load
+than wall time, but still moves (caches, frequency): compare runs made under
+the same conditions.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -84,13 +98,42 @@ def verify_command(apps: str, workers: int, report: Path | None = None) -> list[
     return [*command, f"--posthog-report={report}"] if report else command
 
 
-def verify(apps: str, workers: int, out: Path) -> tuple[float, dict[str, int]]:
-    """Wall seconds of one verification run, and each process's peak RSS (KiB)."""
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """One verification run: wall and CPU seconds, and each pytest process's peak RSS (KiB)."""
+
+    wall_s: float
+    cpu_s: float
+    rss_kib: dict[str, int]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def app_hashing_cpu(repeat: int) -> float:
+    """CPU seconds of what the reference app's signup and login hash
+    (werkzeug's default ``generate_password_hash`` and one check), median of ``repeat``."""
+    from werkzeug.security import check_password_hash
+    from werkzeug.security import generate_password_hash
+
+    def once() -> float:
+        started = time.process_time()
+        check_password_hash(generate_password_hash("bench-password"), "bench-password")
+        return time.process_time() - started
+
+    return statistics.median(once() for _ in range(repeat))
+
+
+def verify(apps: str, workers: int, out: Path) -> Measured:
+    """Run one verification; it must succeed with every reference copy passing."""
     env_file = out / "rss"
     shutil.rmtree(env_file, ignore_errors=True)
     env_file.mkdir(parents=True)
     report = out / "report.json"
     env = {"BENCH_RSS_DIR": str(env_file), "PYTHONPATH": str(ROOT)}
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(
         verify_command(apps, workers, report),
@@ -100,13 +143,14 @@ def verify(apps: str, workers: int, out: Path) -> tuple[float, dict[str, int]]:
         env={**_environ(), **env},
     )
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     if proc.returncode != 0:
         raise SystemExit(f"verification failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     statuses = {a["status"] for a in json.loads(report.read_text())["apps"]}
     if not statuses <= {"pass", "warn"}:
         raise SystemExit(f"the reference copies did not all pass: {statuses}")
     rss = {p.name: int(p.read_text()) for p in env_file.iterdir()}
-    return elapsed, rss
+    return Measured(elapsed, cpu, rss)
 
 
 def _environ() -> dict[str, str]:
@@ -130,41 +174,75 @@ def copies(n: int, into: Path) -> str:
     return str(into / "reference_*")
 
 
+def _counts(text: str) -> list[int]:
+    counts = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not counts or counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"expected counts of apps such as 10,50,200, not {text!r}")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--apps", type=int, default=50, help="copies of the reference app")
+    parser.add_argument(
+        "--apps",
+        type=_counts,
+        default=[10, 50, 200],
+        help="copies of the reference app, e.g. 10,50",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs per median")
     args = parser.parse_args(argv)
     print(f"posthog-verify benchmark: python {sys.version.split()[0]}, {_cpus()} cores")
+    print(f"   load average at start {_load()}")
 
     floor_import = import_floor(args.repeat)
     backoff = retry_backoff()
     floor = floor_import + backoff
+    hashing = app_hashing_cpu(args.repeat)
     print("1. floor")
     print(f"   python -c 'import flask, posthog'   {floor_import:6.2f} s (median of {args.repeat})")
     print(f"   SDK retry backoff (500, then 200)   {backoff:6.2f} s")
     print(f"   floor                               {floor:6.2f} s")
+    print(f"   the app's own password hashing      {hashing:6.2f} CPU-s per app (signup + login)")
 
     with tempfile.TemporaryDirectory(prefix="posthog-verify-bench-") as tmp:
         work = Path(tmp)
-        one = [verify(str(REFERENCE), 0, work / "one")[0] for _ in range(args.repeat)]
-        single = statistics.median(one)
+        one = [verify(str(REFERENCE), 0, work / "one") for _ in range(args.repeat)]
+        single = statistics.median(m.wall_s for m in one)
+        single_cpu = statistics.median(m.cpu_s for m in one)
         print("2. one app, all checks, pytest command to exit")
         excess = single - floor
-        print(f"   median of {args.repeat}: {single:6.2f} s   excess over floor: {excess:+.2f} s")
+        print(
+            f"   median of {args.repeat}: {single:6.2f} s   excess over floor: {excess:+.2f} s"
+            f"   CPU {single_cpu:5.2f} s"
+        )
 
-        pattern = copies(args.apps, work / "apps")
-        print(f"3. {args.apps} copies of the reference app")
+        counts = args.apps
+        print(f"3. {', '.join(map(str, counts))} copies of the reference app")
+        print("   apps  -n    wall   apps/s   CPU total   CPU per app")
         peaks: dict[str, int] = {}
-        for workers in (0, 2):
-            elapsed, rss = verify(pattern, workers, work / f"n{workers}")
-            peaks |= {f"-n {workers} {name}": kib for name, kib in rss.items()}
-            rate = args.apps / elapsed
-            print(f"   -n {workers}: {elapsed:6.2f} s   {rate:5.2f} apps/s")
-        print("4. peak memory per pytest process (max RSS)")
+        for count in counts:
+            pattern = copies(count, work / f"apps{count}")
+            for workers in (0, 2) if count == counts[0] else (2,):
+                measured = verify(pattern, workers, work / f"n{workers}")
+                if count == counts[-1]:
+                    peaks |= {f"-n {workers} {name}": kib for name, kib in measured.rss_kib.items()}
+                print(
+                    f"   {count:4d}  {workers:2d}  {measured.wall_s:6.2f} s  "
+                    f"{count / measured.wall_s:5.2f}    {measured.cpu_s:7.2f} s   "
+                    f"{measured.cpu_s / count:6.3f} s"
+                )
+            shutil.rmtree(work / f"apps{count}")
+        print(f"4. peak memory per pytest process (max RSS), {counts[-1]} apps")
         for name, kib in sorted(peaks.items()):
             print(f"   {name:24s} {kib / 1024:7.1f} MiB")
+    print(f"   load average at end {_load()}")
     return 0
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _cpus() -> int:

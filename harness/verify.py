@@ -82,6 +82,7 @@ if t.TYPE_CHECKING:
     from harness.subject.discovery import AppLocation
     from harness.subject.manifest import Manifest
     from harness.subject.observations import Observations
+    from harness.subject.setup import PlannedCommand
 
 # Names an app's PostHog setup commonly reads; the ones its source names are added.
 KEY_ENV_NAMES = (
@@ -182,6 +183,9 @@ class Subject:
     location: AppLocation
     manifest: Manifest | None
     static: StaticFacts
+    #: The set-up commands its source or manifest calls for, read once for
+    #: both boots (:func:`harness.subject.setup.setup_commands`).
+    planned_setup: tuple[PlannedCommand, ...] = ()
 
 
 def find(
@@ -204,7 +208,8 @@ def find(
         cause = str(exc).splitlines()[0].removesuffix(" Looked at:")
         return BootFailure(Phase.DISCOVER, cause, raised, str(exc))
     app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
-    return Subject(app, location, manifest, analyze(app_root))
+    planned = setup.setup_commands(app_root, manifest)
+    return Subject(app, location, manifest, analyze(app_root), planned)
 
 
 def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identity, dict[str, str]]:
@@ -370,6 +375,7 @@ def set_up(
         timeout_s=options.setup_timeout_s,
         runner=setup.sandboxed_runner(workspace.parent),
         python=options.python,
+        commands=subject.planned_setup,
     )
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
 

@@ -66,7 +66,6 @@ from harness.subject.observations import parse_records
 from harness.subject.process import Timeouts
 from harness.subject.runtime import package_versions
 from harness.subject.setup import import_root_in
-from harness.subject.setup import setup_commands
 from harness.subject.workspace import DEFAULT_LIMIT_BYTES
 from harness.subject.workspace import WorkspaceTooLarge
 from harness.subject.workspace import fresh_copy
@@ -259,7 +258,7 @@ def _boot_and_drive(
 def _set_up(run: Run, subject: Subject, target: _Target, env: dict[str, str]) -> Run:
     """The app's set-up, in a child process as in server mode: behind the
     network guard, its PostHog traffic going to a mock of its own (not judged)."""
-    if not setup_commands(Path(subject.app.root), subject.manifest):
+    if not subject.planned_setup:
         return run
     with CaptureServer() as mock:
         env = env | {MOCK_URL_ENV: mock.url}

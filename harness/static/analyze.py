@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import re
 import subprocess
+import typing as t
 from pathlib import Path
 
 from harness.run import PosthogConstructionSite
@@ -55,6 +57,7 @@ _MODULE_SETTINGS = frozenset(
     {"api_key", "project_api_key", "host", "enable_exception_autocapture", "disabled", "debug"}
 )
 _REDACT_KEEP = 6
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def redact(key: str) -> str:
@@ -68,9 +71,37 @@ class _Source:
     tree: ast.Module
     text: str
 
-    @property
+    @functools.cached_property
+    def nodes(self) -> list[ast.AST]:
+        """Every node of the tree, walked once: each scan below reads this list
+        instead of walking the tree again (the walks were most of the analysis)."""
+        return list(ast.walk(self.tree))
+
+    @functools.cached_property
     def lines(self) -> list[str]:
         return self.text.splitlines()
+
+    @functools.cached_property
+    def _segment_lines(self) -> list[str]:
+        # The lines as ast.get_source_segment splits them (ends kept; only
+        # \r\n, \r and \n end a line), split once instead of per call.
+        return _LINE_RE.findall(self.text)
+
+    def segment(self, node: ast.AST) -> str | None:
+        """``ast.get_source_segment(self.text, node)``, on the cached lines."""
+        spans: list[int | None] = [
+            getattr(node, name, None)
+            for name in ("lineno", "end_lineno", "col_offset", "end_col_offset")
+        ]
+        first, last, start, end = spans
+        if first is None or last is None or start is None or end is None:
+            return None
+        lines = self._segment_lines
+        if first == last:
+            return lines[first - 1].encode()[start:end].decode()
+        head = lines[first - 1].encode()[start:].decode()
+        tail = lines[last - 1].encode()[:end].decode()
+        return "".join([head, *lines[first : last - 1], tail])
 
     def loc(self, node: ast.AST, line: int | None = None) -> SourceLocation:
         number: int = line or getattr(node, "lineno", None) or 1
@@ -90,9 +121,9 @@ class _Aliases:
     atexit_register: set[str] = dataclasses.field(default_factory=set)
 
     @classmethod
-    def of(cls, tree: ast.Module) -> _Aliases:
+    def of(cls, nodes: t.Iterable[ast.AST]) -> _Aliases:
         aliases = cls()
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     top = a.name.split(".")[0]
@@ -159,11 +190,14 @@ class _Flow(EnvFlow):
     """:class:`EnvFlow` that also knows which file each string literal is in."""
 
     def __init__(self, sources: list[_Source]) -> None:
-        super().__init__(src.tree for src in sources)
+        super().__init__(())
+        for src in sources:  # the walks each source already made (:attr:`_Source.nodes`)
+            for node in src.nodes:
+                self._index(node)
         self._owners = {
             id(node): src
             for src in sources
-            for node in ast.walk(src.tree)
+            for node in src.nodes
             if isinstance(node, ast.Constant) and isinstance(node.value, str)
         }
 
@@ -194,9 +228,9 @@ def analyze(root: Path) -> StaticFacts:
     flow = _Flow(sources)
     found = _Findings()
     client_names: set[str] = set()
-    scans = [(src, _Aliases.of(src.tree)) for src in sources]
+    scans = [(src, _Aliases.of(src.nodes)) for src in sources]
     for src, aliases in scans:
-        client_names |= _client_names(src.tree, aliases)
+        client_names |= _client_names(src.nodes, aliases)
     shutdown_funcs: set[str] = set()
     for src, aliases in scans:
         shutdown_funcs |= _shutdown_functions(src.tree, aliases, client_names)
@@ -245,7 +279,7 @@ def _ordered(locations: list[SourceLocation]) -> tuple[SourceLocation, ...]:
 
 def _scan(src: _Source, aliases: _Aliases, flow: _Flow, found: _Findings) -> None:
     module_settings: list[tuple[str, ast.expr, int]] = []
-    for node in ast.walk(src.tree):
+    for node in src.nodes:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             _literal_keys(src, node, found)
         elif isinstance(node, ast.Call):
@@ -407,13 +441,13 @@ def _posthog_named(flow: _Flow, sources: list[_Source], found: _Findings) -> Non
 
 def _text(src: _Source, node: ast.AST) -> str:
     """The argument as written (``ast.unparse`` when the span is unknown)."""
-    return ast.get_source_segment(src.text, node) or ast.unparse(node)
+    return src.segment(node) or ast.unparse(node)
 
 
-def _client_names(tree: ast.Module, aliases: _Aliases) -> set[str]:
+def _client_names(nodes: t.Iterable[ast.AST], aliases: _Aliases) -> set[str]:
     """Names a PostHog client is stored under (``ph = Posthog()``, ``app.posthog = ...``)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         value = getattr(node, "value", None)
         if (
             isinstance(node, ast.Assign | ast.AnnAssign)
@@ -455,13 +489,22 @@ def _calls_shutdown(node: ast.AST, aliases: _Aliases, client_names: set[str]) ->
 
 
 def _shutdown_functions(tree: ast.Module, aliases: _Aliases, client_names: set[str]) -> set[str]:
-    """Functions whose body shuts down or flushes a PostHog client."""
-    return {
-        node.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and _calls_shutdown(node, aliases, client_names)
-    }
+    """Functions whose body shuts down or flushes a PostHog client (a call
+    anywhere in a function's subtree, nested functions and decorators included,
+    counts for it and for every function around it).
+
+    One pass with the stack of enclosing functions, rather than a walk of each
+    function's subtree (nested functions were walked once per level)."""
+    found: set[str] = set()
+    pending: list[tuple[ast.AST, tuple[str, ...]]] = [(tree, ())]
+    while pending:
+        node, enclosing = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            enclosing = (*enclosing, node.name)
+        if enclosing and _is_shutdown_call(node, aliases, client_names):
+            found.update(enclosing)
+        pending.extend((child, enclosing) for child in ast.iter_child_nodes(node))
+    return found
 
 
 def _scan_atexit(
@@ -471,7 +514,7 @@ def _scan_atexit(
     shutdown_funcs: set[str],
     found: _Findings,
 ) -> None:
-    for node in ast.walk(src.tree):
+    for node in src.nodes:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             marks = [d for d in node.decorator_list if aliases.is_atexit_register(d)]
             if marks and node.name in shutdown_funcs:

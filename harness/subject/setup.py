@@ -301,12 +301,15 @@ def prepare(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     runner: Runner = run_command,
     python: str | None = None,
+    commands: tuple[PlannedCommand, ...] | None = None,
 ) -> tuple[tuple[SetupCommand, ...], BootFailure | None, dict[str, str]]:
     """Everything the workspace needs before the boot, in one call.
 
     :param env: the environment the app boots with (its settings and the
         injected PostHog variables included).
     :param python: the app's interpreter, the set-up commands' too.
+    :param commands: :func:`setup_commands` of ``root``, when the caller has
+        them already (both boots of an app share one reading of its source).
     :returns: the set-up commands run, the failure that stops the boot (or
         None), and ``env`` with the import root on ``PYTHONPATH``.
     """
@@ -314,7 +317,8 @@ def prepare(
     import_root = import_root_in(root, location, workspace)
     if import_root is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(import_root), env.get("PYTHONPATH"))))
-    commands = setup_commands(Path(root), manifest)
+    if commands is None:
+        commands = setup_commands(Path(root), manifest)
     if not commands:
         return (), None, env
     child_env = setup_env(env, flask_app(location))

@@ -57,6 +57,10 @@ PRELOAD = (
     "harness.subject.outbound",
     "harness.subject.sandbox",
 )
+#: Preloaded too where the interpreter has them: what nearly every boot imports
+#: after the fork otherwise (the instrumentation patches python-dotenv; most
+#: apps open SQLite; requests reads netrc), none of it app code.
+OPTIONAL_PRELOAD = ("dotenv", "sqlite3", "netrc")
 _HELLO_TIMEOUT_S = 15.0
 _REPLY_TIMEOUT_S = 10.0
 _ORPHAN_POLL_S = 0.05
@@ -254,6 +258,9 @@ def main() -> int:
     os.close(devnull)
     for name in PRELOAD:
         importlib.import_module(name)
+    for name in OPTIONAL_PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     # Move the preloaded objects out of the collector's reach: a child's
     # collections then skip them instead of walking (and copying-on-write) the
     # whole preloaded heap. Measured: a third less CPU per app.

@@ -16,6 +16,7 @@ from harness.subject.setup import CommandResult
 from harness.subject.setup import PlannedCommand
 from harness.subject.setup import creates_database
 from harness.subject.setup import init_db_command
+from harness.subject.setup import prepare
 from harness.subject.setup import resolve_argv
 from harness.subject.setup import run_setup
 from harness.subject.setup import setup_commands
@@ -417,3 +418,33 @@ def test_the_import_error_behind_no_such_command_is_quoted(tmp_path: Path) -> No
     assert f"install the app's requirements in the app's interpreter ({sys.executable}:" in (
         failure.cause
     )
+
+
+def test_prepare_runs_the_commands_it_is_given_without_reading_the_source_again(
+    tmp_path: Path,
+) -> None:
+    from harness.verify import Subject
+    from harness.verify import find
+
+    root = _write(tmp_path, APP_CLI)  # its source asks for flask init-db
+    subject = find(root, "app")
+    assert isinstance(subject, Subject)
+    assert subject.planned_setup == setup_commands(root, None)  # read once, for both boots
+    location = subject.location
+    seen: list[tuple[str, ...]] = []
+
+    def runner(
+        argv: t.Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float
+    ) -> CommandResult:
+        seen.append(tuple(argv))
+        return CommandResult(0, "", 0.0)
+
+    given = (PlannedCommand(("python", "-c", "pass"), "given"),)
+    records, failure, _ = prepare(root, None, location, root, {}, runner=runner, commands=given)
+    assert (seen, failure) == ([resolve_argv(given[0].argv)], None)
+    assert [r.reason for r in records] == ["given"]
+    seen.clear()
+    prepare(root, None, location, root, {}, runner=runner, commands=())
+    assert seen == []  # none given: none run, though the source names one
+    prepare(root, None, location, root, {}, runner=runner)
+    assert seen == [resolve_argv(("flask", "init-db"))]  # not given: read from the source
