@@ -44,6 +44,9 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
 CACHE_ENV = "POSTHOG_VERIFY_CACHE"
+#: Bumped when the way an environment is built changes (2: seeded with pip and,
+#: below Python 3.12, setuptools), so an older cached one is not reused.
+ENV_LAYOUT = 2
 REQUIREMENTS = "requirements.txt"
 #: How an install is named in ``Run.setup`` (the report reads it back).
 INSTALL_REASON = "--posthog-install"
@@ -161,6 +164,7 @@ def env_key(requirements: Requirements, base_python: str) -> str:
     """Same requirements, same Python: same key. Whitespace and comments do
     not count; order does (a resolver may honour it)."""
     digest = hashlib.sha256()
+    digest.update(f"layout {ENV_LAYOUT}\n".encode())  # how an environment is built
     digest.update(f"python {python_version(base_python)}\n".encode())
     digest.update(requirements.text().encode())
     if any(line.startswith(("-", ".", "/")) for line in requirements.lines):
@@ -197,8 +201,11 @@ def _commands(target: Path, requirements: Requirements, base_python: str) -> lis
     args = requirements.install_args()
     uv = _uv()
     if uv is not None:
+        # --seed: pip, and setuptools and wheel below Python 3.12, as
+        # ``python -m venv`` gives; an app importing pkg_resources (old Flask
+        # extensions do) runs in what its own venv would have had.
         return [
-            [uv, "venv", "--quiet", "--python", base_python, str(target)],
+            [uv, "venv", "--quiet", "--seed", "--python", base_python, str(target)],
             [uv, "pip", "install", "--python", python, *args],
         ]
     return [

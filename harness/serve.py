@@ -113,6 +113,23 @@ def _missing_dependency(exc: BaseException) -> str | None:
     return top
 
 
+def _server_failure(server: str, exc: ImportError) -> BootFailed:
+    """The server the app's repository names cannot even be imported where the
+    app runs: the environment's fault, never the integration's."""
+    cause = (
+        f"the app's {server} cannot be imported in the app's interpreter ({sys.executable}): "
+        f"{_one_line(exc)}"
+    )
+    if exc.name == "pkg_resources":
+        cause += (
+            f" ({server} of this age imports pkg_resources, which setuptools 81 and later "
+            "no longer ship: pin setuptools<81 in the app's requirements, or a newer "
+            f"{server})"
+        )
+    cause += "; or pass --posthog-server werkzeug"
+    return BootFailed("import", False, cause, traceback.format_exc())
+
+
 def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed:
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         too_old = missing_sdk_module(exc.name, package_versions())
@@ -316,7 +333,10 @@ def serve_gunicorn(args: argparse.Namespace, instrumentation: Instrumentation) -
     built in the arbiter and its workers are forks of it. ``--config`` runs the
     app's ``gunicorn.conf.py`` and honours its hooks (:data:`GUNICORN_HOOKS`). Never returns: the
     arbiter exits with its own status (3 when the worker failed to boot)."""
-    from gunicorn.app.base import BaseApplication
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError as exc:  # the app's own gunicorn, from its requirements
+        raise _server_failure("gunicorn", exc) from exc
 
     def load() -> t.Any:
         try:
@@ -420,7 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     instrumentation.install()
     _install_signals(_stop_during_boot)
     if args.server == "gunicorn":
-        return serve_gunicorn(args, instrumentation)
+        try:
+            return serve_gunicorn(args, instrumentation)
+        except BootFailed as failed:  # raised before the arbiter starts
+            instrumentation.emit("boot_failure", **failed.fields)
+            return BOOT_FAILURE_EXIT
     try:
         app = prepare(args.target, args.probe_token, instrumentation)
     except BootFailed as failed:

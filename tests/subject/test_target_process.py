@@ -214,3 +214,19 @@ def test_gunicorn_boot_failure_is_reported_like_werkzeugs(
     assert caught.value.failure.cause == "ValueError: factory is broken"
     assert (caught.value.failure.phase, caught.value.failure.app_raised) == (Phase.BOOT, True)
     assert caught.value.outcome.exit_code == 3
+
+
+def test_a_gunicorn_that_cannot_be_imported_is_the_environments_error_naming_the_fix(
+    tmp_path: Path, mock: CaptureServer
+) -> None:
+    proc = make_process("old_gunicorn", "app:create_app", tmp_path, mock, server="gunicorn")
+    with proc, pytest.raises(BootError) as caught:
+        proc.start()
+    failure = caught.value.failure
+    assert (failure.phase, failure.app_raised) == (Phase.IMPORT, False)
+    assert failure.cause.startswith(
+        "the app's gunicorn cannot be imported in the app's interpreter ("
+    )
+    assert "ModuleNotFoundError: No module named 'pkg_resources'" in failure.cause
+    assert "pin setuptools<81 in the app's requirements" in failure.cause
+    assert failure.cause.endswith("or pass --posthog-server werkzeug")
