@@ -142,7 +142,8 @@ def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed
         cause = (
             f"the app imports {missing!r}, which is not installed in the app's interpreter "
             f"({sys.executable}): install the app's requirements there "
-            "(pip install -r requirements.txt), or pass --posthog-install"
+            "(pip install -r requirements.txt), or pass --posthog-install (an environment "
+            "it built lacks it when the requirements do not name it: add it to them)"
         )
         return BootFailed(phase, False, cause, traceback.format_exc())
     settings = missing_settings(exc, os.environ)
