@@ -304,6 +304,7 @@ is_variant = TARGET_APPS.is_variant
 names = TARGET_APPS.names
 header = TARGET_APPS.header
 base_of = TARGET_APPS.base_of
+not_inherited = TARGET_APPS.not_inherited
 materialize = TARGET_APPS.materialize
 diff = TARGET_APPS.diff
 app_dir = TARGET_APPS.app_dir

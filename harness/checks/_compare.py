@@ -13,7 +13,7 @@ of one run and of the other are both "the email"::
 
 What is compared, per scenario step and request in order: the request (method
 and path), the status, the redirect target, the forms (where they post and the
-names of their fields) and the visible text (:mod:`harness.scenario.digest`:
+names of their fields), the content type and the visible text (:mod:`harness.scenario.digest`:
 scripts, styles and markup are not text, so a PostHog snippet is no
 difference). Headers are not compared: PostHog may add one. The first
 difference of a step is reported; what follows it in that step is its
@@ -47,7 +47,9 @@ class Difference:
     """One step where the app and its baseline part: what each did."""
 
     step: str
-    what: str  # "redirect", "status", "request", "form", "field", "text", "missing"
+    #: "request", "status", "redirect", "content type", "form", "field", "text",
+    #: "requests" (how many a step made), "missing" (a step the app did not make)
+    what: str
     baseline: str
     app: str
     note: str = ""
@@ -176,6 +178,13 @@ def exchange_difference(
             "redirect",
             f"{base_request} -> {base.status} to {base_location or '(nowhere)'}",
             f"{app_request} -> {app.status} to {app_location or '(nowhere)'}",
+        )
+    if bd.media_type != ad.media_type:
+        return Difference(
+            step,
+            "content type",
+            f"{base_request} -> {bd.media_type or '(none)'}",
+            f"{app_request} -> {ad.media_type or '(none)'}",
         )
     form_difference = _forms_difference(step, base_request, bd, base_norm, ad, app_norm)
     if form_difference is not None:
