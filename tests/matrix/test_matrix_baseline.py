@@ -1,9 +1,10 @@
 """The matrix with a baseline: ``behaviour_preserved`` judged against the app
 before the integration (``--posthog-baseline target_apps/baseline``).
 
-A selection of corpus apps (it is slow: each app's own suite runs too): the
-honest integrations pass, and each variant that changes the app's own
-behaviour fails naming what changed, quoted step by step (baseline vs app).
+The corpus apps with ``baseline_expect`` in target_apps/expectations.toml (a
+selection: it is slow, each app's own suite runs too): the honest integrations
+pass, and each variant that changes the app's own behaviour fails naming what
+changed, quoted step by step (baseline vs app).
 """
 
 from __future__ import annotations
@@ -18,29 +19,12 @@ from target_apps.materialize import materialize
 from tests.matrix.corpus_run import ROOT
 from tests.matrix.corpus_run import verdict
 from tests.matrix.corpus_run import verify_corpus
+from tests.matrix.test_matrix_corpus import EXPECTATIONS
 
 pytestmark = pytest.mark.slow
 
-#: app -> (verdict, substrings its summary or evidence must hold)
-EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "reference": ("pass", ("all 10 steps", "own tests that pass on the baseline pass on the app")),
-    "correct_flask_integration": ("pass", ("all 10 steps",)),
-    "correct_contexts": ("pass", ("all 10 steps",)),
-    "correct_module_level": ("pass", ("all 10 steps",)),
-    "broken_pii_tag": ("pass", ("all 10 steps",)),  # a PostHog defect, not a behaviour change
-    "broken_redirect_changed": (
-        "fail",
-        ("signup", "POST /signup -> 302 to /dashboard", "POST /signup -> 302 to /"),
-    ),
-    "broken_form_field_dropped": (
-        "fail",
-        ("signup", "fields: email, name, phone, address, password", "dropped phone"),
-    ),
-    "broken_own_test": (
-        "fail",
-        ("test_signup_form_has_labelled_fields", "pass on the baseline and fail on the app"),
-    ),
-}
+#: The apps judged against the baseline, and what expectations.toml says of them.
+EXPECTED = {name: app for name, app in EXPECTATIONS.items() if "baseline_expect" in app}
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +41,13 @@ def baseline_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any
 def test_behaviour_preserved_against_the_baseline(
     baseline_report: dict[str, t.Any], app: str
 ) -> None:
-    status, substrings = EXPECTED[app]
+    expected = EXPECTED[app]
+    assert set(expected["baseline_expect"]) == {"behaviour_preserved"}
     result = verdict(baseline_report, app, "behaviour_preserved")
-    shown = json.dumps(result, indent=1)
-    assert result["status"] == status, shown[:3000]
-    for substring in substrings:
-        assert substring in shown, f"{substring!r} not in {shown[:3000]}"
+    shown = json.dumps(result)
+    assert result["status"] == expected["baseline_expect"]["behaviour_preserved"], shown[:3000]
+    cause = expected["baseline_evidence"]["behaviour_preserved"]
+    assert cause in shown, f"{cause!r} not in {shown[:3000]}"
 
 
 def test_the_other_checks_are_unchanged_by_the_baseline(baseline_report: dict[str, t.Any]) -> None:
