@@ -122,6 +122,32 @@ class Canaries:
 
 
 @dataclasses.dataclass(frozen=True)
+class FormDigest:
+    """A form as a user meets it: where it posts and the names it submits."""
+
+    method: str
+    action: str
+    fields: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerDigest:
+    """What an answer was, in comparable form.
+
+    :param location: the ``Location`` header, as sent.
+    :param media_type: the ``Content-Type`` without parameters.
+    :param forms: the page's forms (HTML only).
+    :param text: the visible text (HTML) or the body (anything else), whitespace
+        collapsed, at most :data:`harness.scenario.digest.TEXT_CHARS` characters.
+    """
+
+    location: str | None
+    media_type: str
+    forms: tuple[FormDigest, ...] = ()
+    text: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Exchange:
     """One HTTP request the harness made to the app, and the app's answer.
 
@@ -142,6 +168,8 @@ class Exchange:
         where, the redirect it followed, a retry as the user, a login after
         signup), each one short sentence.
     :param failure: why the app could not serve this request, when it could not.
+    :param digest: the answer in comparable form (redirect target, forms, visible
+        text), for ``behaviour_preserved``; None when no answer came.
     """
 
     index: int
@@ -164,6 +192,7 @@ class Exchange:
     expected: str = ""
     decisions: tuple[str, ...] = ()
     failure: StepFailure | None = None
+    digest: AnswerDigest | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -411,6 +440,62 @@ class ConnectionAttempt:
 
 
 @dataclasses.dataclass(frozen=True)
+class SuiteOutcome:
+    """The app's own test suite (pytest), run in a fresh copy of the app.
+
+    :param tests: test id -> ``passed``, ``failed``, ``error`` or ``skipped``
+        (from pytest's junit XML).
+    :param messages: test id -> the first line of its failure, for a test that
+        did not pass.
+    :param note: why the suite says nothing, when it does not (no tests found,
+        pytest not importable by the app's interpreter, the deadline).
+    :param exit_code: pytest's exit code; None when it was killed at its deadline.
+    """
+
+    command: tuple[str, ...]
+    exit_code: int | None
+    tests: dict[str, str] = dataclasses.field(default_factory=dict)
+    messages: dict[str, str] = dataclasses.field(default_factory=dict)
+    note: str = ""
+    output_tail: str = ""
+    duration_s: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """What the baseline's run (the app before the integration, driven the same
+    way) showed, for ``behaviour_preserved`` to compare with: its own canaries
+    and headers, so run-unique values normalise by kind."""
+
+    root: str
+    exchanges: tuple[Exchange, ...] = ()
+    canaries: Canaries | None = None
+    distinct_id_header: str = ""
+    session_id_header: str = ""
+    token: str = ""
+    boot_failure: BootFailure | None = None
+    steps_skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    harness_errors: tuple[str, ...] = ()
+    suite: SuiteOutcome | None = None
+
+    @classmethod
+    def of(cls, run: Run) -> Baseline:
+        """What ``run`` (the baseline's) gives the comparison."""
+        return cls(
+            root=run.app.root,
+            exchanges=run.exchanges,
+            canaries=run.canaries,
+            distinct_id_header=run.distinct_id_header,
+            session_id_header=run.session_id_header,
+            token=run.token,
+            boot_failure=run.boot_failure,
+            steps_skipped=dict(run.steps_skipped),
+            harness_errors=run.harness_errors,
+            suite=run.suite,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class Run:
     """Everything one boot-and-drive of one app observed.
 
@@ -483,3 +568,7 @@ class Run:
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     #: How the app was served and what that was read from (``--posthog-server auto``).
     serving: str = ""
+    #: The baseline's run, when one was given (``--posthog-baseline``, manifest ``baseline``).
+    baseline: Baseline | None = None
+    #: The app's own test suite, run only when there is a baseline to compare with.
+    suite: SuiteOutcome | None = None

@@ -29,7 +29,10 @@ from harness.redact import Redactor
 from harness.report import AppReport
 from harness.report.facts import run_facts
 from harness.report.facts import runtime_versions
+from harness.run import Baseline
 from harness.selection import Selection
+from harness.subject.manifest import ManifestError
+from harness.subject.manifest import load_manifest
 from harness.subject.process import interrupt_all
 from harness.subject.process import warm_up
 from harness.verdict import Result
@@ -99,6 +102,13 @@ class AppOutcome:
         return Result(result.check_id, result.status, summary, evidence)
 
 
+def compared(run: Run, baseline: Run) -> Run:
+    """``run`` judged against its baseline's run: failures blamed by it
+    (:func:`~harness.checks._blame.with_baseline`), and what
+    ``behaviour_preserved`` compares carried as :attr:`Run.baseline`."""
+    return dataclasses.replace(with_baseline(run, baseline), baseline=Baseline.of(baseline))
+
+
 def shown_path(path: Path, base: Path | None) -> str:
     """``path`` relative to ``base`` when it is inside it, else as it is."""
     if base is None:
@@ -150,7 +160,7 @@ class VerifySession:
             max_workers=concurrency, thread_name_prefix="posthog-verify"
         )
         self._futures: dict[str, concurrent.futures.Future[AppOutcome]] = {}
-        self._baseline: concurrent.futures.Future[Run] | None = None
+        self._baselines: dict[Path, concurrent.futures.Future[Run]] = {}
         self._baseline_lock = threading.Lock()
         self._facts_sent: set[str] = set()
         self.gathered: dict[str, dict[str, t.Any]] = {}
@@ -179,9 +189,13 @@ class VerifySession:
         # here, so no report format can show a secret the app was given.
         redactor = Redactor.for_app(entry.path, self.options.environ)
         try:
-            run = verify_app(entry.path, name=entry.name, options=self.options)
-            if self.options.baseline is not None:
-                run = with_baseline(run, self.baseline_run(self.options.baseline))
+            baseline = self.baseline_of(entry.path)
+            options = self.options
+            if baseline is not None:  # the app's own tests are compared too
+                options = dataclasses.replace(options, baseline=baseline, own_suite=True)
+            run = verify_app(entry.path, name=entry.name, options=options)
+            if baseline is not None:
+                run = compared(run, self.baseline_run(baseline))
             redactor = Redactor.for_app(entry.path, self.options.environ, token=run.token)
             results = {r.check_id: redactor.result(r) for r in run_checks(run)}
             facts = run_facts(run, versions=runtime_versions())
@@ -195,21 +209,35 @@ class VerifySession:
             results = {c: redactor.result(Result(c, Status.ERROR, summary)) for c in self.check_ids}
             return AppOutcome(entry, results, 0.0)
 
+    def baseline_of(self, app: Path) -> Path | None:
+        """The app's baseline: ``--posthog-baseline``, else its manifest's
+        ``baseline`` (relative to the app), else none."""
+        if self.options.baseline is not None:
+            return self.options.baseline
+        try:
+            manifest = load_manifest(app)
+        except ManifestError:
+            return None  # verify_app reports the manifest's fault
+        if manifest is None or manifest.baseline is None:
+            return None
+        return (app / manifest.baseline).resolve()
+
     def baseline_run(self, path: Path) -> Run:
-        """The baseline's Run, verified once for every app that is compared with it."""
+        """The baseline's Run, verified once per path for every app that is
+        compared with it (its own test suite included)."""
+        key = path.resolve()
         with self._baseline_lock:
-            if self._baseline is None:
-                self._baseline = concurrent.futures.Future()
-                owner = True
-            else:
-                owner = False
+            future = self._baselines.get(key)
+            owner = future is None
+            if future is None:
+                future = self._baselines[key] = concurrent.futures.Future()
         if owner:
             try:
-                options = dataclasses.replace(self.options, baseline=None)
-                self._baseline.set_result(verify_app(path, name="baseline", options=options))
+                options = dataclasses.replace(self.options, baseline=None, own_suite=True)
+                future.set_result(verify_app(path, name="baseline", options=options))
             except BaseException as exc:
-                self._baseline.set_exception(exc)
-        return self._baseline.result(timeout=OUTCOME_GUARD_S)
+                future.set_exception(exc)
+        return future.result(timeout=OUTCOME_GUARD_S)
 
     def gather(self, nodeid: str, properties: t.Iterable[tuple[str, object]]) -> None:
         """Keep an item's result from its report (controller or single process)."""

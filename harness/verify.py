@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import secrets
+import sys
 import tempfile
 import time
 import typing as t
@@ -37,6 +38,7 @@ from harness.run import BootFailure
 from harness.run import NoEnvBoot
 from harness.run import Phase
 from harness.run import Run
+from harness.run import SuiteOutcome
 from harness.scenario import HttpTransport
 from harness.scenario import drive
 from harness.scenario import load_scenario
@@ -67,6 +69,7 @@ from harness.subject.sandbox import NAMESPACES
 from harness.subject.sandbox import MockRoute
 from harness.subject.sandbox import isolation
 from harness.subject.setup import DEFAULT_TIMEOUT_S
+from harness.subject.suite import run_suite
 from harness.subject.workspace import DEFAULT_LIMIT_BYTES
 from harness.subject.workspace import WorkspaceTooLarge
 from harness.subject.workspace import clone
@@ -123,6 +126,9 @@ class Options:
     install: bool = False
     #: ``harness.serve`` arguments of the server (``--posthog-server auto``).
     server_args: tuple[str, ...] = ()
+    #: Also run the app's own test suite (:mod:`harness.subject.suite`): only
+    #: when there is a baseline to compare it with.
+    own_suite: bool = False
 
 
 def injected_env(
@@ -255,9 +261,27 @@ def verify_app(app_root: Path, *, name: str, options: Options | None = None) -> 
             run = _boot_and_drive(subject, options, Path(tmp))
         except WorkspaceTooLarge as exc:  # the environment's to fix: error, not the app's fail
             run = Run(app=subject.app, boot_failure=BootFailure(Phase.DISCOVER, str(exc)))
+        booted = run.boot_failure
+        if options.own_suite and (booted is None or booted.phase is not Phase.DISCOVER):
+            run = dataclasses.replace(run, suite=own_suite(subject, options, Path(tmp)))
     setup = choice.setup + run.setup
     return dataclasses.replace(
         run, setup=setup, serving=serving, duration_s=time.monotonic() - started
+    )
+
+
+def own_suite(subject: Subject, options: Options, tmp: Path) -> SuiteOutcome | None:
+    """The app's own tests, in a fresh copy, without any PostHog variable (as
+    its developers' CI runs them); None when it has none."""
+    env = base_environ(options.environ) | app_settings(subject, options, tmp / "suite")
+    env = {k: v for k, v in env.items() if not k.upper().startswith("POSTHOG")}
+    return run_suite(
+        Path(subject.app.root),
+        tmp,
+        python=options.python or sys.executable,
+        env=env,
+        timeout_s=options.setup_timeout_s,
+        limit_bytes=options.workspace_limit_bytes,
     )
 
 

@@ -17,7 +17,9 @@ lines with their context, and applying it strictly (every context line must
 match) fails loudly the day the base changes under it.
 
 Patch format: a header of ``key: value`` lines (``base:`` names the app it
-applies to; ``rename: old -> new`` moves a base path first), then the diff as
+applies to; ``rename: old -> new`` moves a base path first; ``inherit: tests``
+keeps a part the variants do not inherit, for a variant about the app's own
+tests), then the diff as
 :func:`difflib.unified_diff` writes it (``--- a/path`` / ``+++ b/path``,
 ``/dev/null`` for a created or deleted file). The base's own test suite
 (``tests/``, ``pytest.ini``) is not inherited: it tests the base.
@@ -102,6 +104,16 @@ class Corpus:
             raise PatchError(f"{self.patch_path(name)}: no 'base: <app>' line before the diff")
         return bases[0]
 
+    def not_inherited(self, name: str) -> frozenset[str]:
+        """What variant ``name`` leaves out of its base: :data:`NOT_INHERITED`
+        less what its ``inherit:`` lines keep."""
+        kept = {
+            part.strip()
+            for line in self.header(name).get("inherit", [])
+            for part in line.split(",")
+        }
+        return NOT_INHERITED - kept
+
     def _ignore(self, inherited: bool) -> t.Callable[[str, list[str]], set[str]]:
         def ignore(folder: str, entries: list[str]) -> set[str]:
             skipped = set(NEVER_COPIED)
@@ -131,7 +143,7 @@ class Corpus:
             return dest
         with tempfile.TemporaryDirectory(prefix="pv-base-") as scratch:
             base = self.materialize(self.base_of(name), Path(scratch))
-            for part in NOT_INHERITED:
+            for part in self.not_inherited(name):
                 target = base / part
                 if target.is_dir():
                     shutil.rmtree(target)
@@ -232,7 +244,7 @@ class Corpus:
         fields = self.header(name)
         with tempfile.TemporaryDirectory(prefix="pv-diff-") as scratch:
             base = self.materialize(fields["base"][0], Path(scratch))
-            for part in NOT_INHERITED:
+            for part in self.not_inherited(name):
                 shutil.rmtree(base / part, ignore_errors=True)
                 (base / part).unlink(missing_ok=True)
             for rename in fields.get("rename", []):
@@ -292,6 +304,7 @@ is_variant = TARGET_APPS.is_variant
 names = TARGET_APPS.names
 header = TARGET_APPS.header
 base_of = TARGET_APPS.base_of
+not_inherited = TARGET_APPS.not_inherited
 materialize = TARGET_APPS.materialize
 diff = TARGET_APPS.diff
 app_dir = TARGET_APPS.app_dir

@@ -64,6 +64,7 @@ import urllib.parse
 from harness.run import LOGIN_AFTER_SIGNUP
 from harness.run import Exchange
 from harness.run import StepFailure
+from harness.scenario.digest import digest_of
 from harness.scenario.forms import Form
 from harness.scenario.forms import choose_form
 from harness.scenario.forms import csrf_token
@@ -238,6 +239,7 @@ class _Driver:
             expected="2xx|3xx" if redirect_of is not None else "",
             decisions=decisions,
             failure=_no_answer(error),
+            digest=digest_of(response.headers, response.text, path) if response else None,
         )
         self.exchanges.append(exchange)
         if error is not None and error.kind is FailureKind.REFUSED:

@@ -49,6 +49,7 @@ _TOP_KEYS = (
     "env",
     "setup",
     "python",
+    "baseline",
 )
 _FORM_KEYS = ("path", "method", "fields", "json")
 _STEP_KEYS = ("name", "method", "path", "fields", "json", "headers", "kind", "expect")
@@ -162,6 +163,9 @@ class Manifest:
     #: ``python = ".venv/bin/python"``: the app's interpreter, relative to the
     #: app's folder (:mod:`harness.subject.interpreter`).
     python: str | None = None
+    #: ``baseline = "../before"``: the app before the integration, relative to
+    #: the app's folder (``--posthog-baseline`` wins); see ``behaviour_preserved``.
+    baseline: str | None = None
 
     @property
     def label(self) -> str:
@@ -265,7 +269,15 @@ class _Validator:
             env=self.env_values(data.get("env", {})),
             setup=self.setup(data.get("setup")),
             python=self.python(data.get("python")),
+            baseline=self.baseline(data.get("baseline")),
         )
+
+    def baseline(self, value: t.Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail("", "baseline", "must be the path of the app before the integration")
+        return value
 
     def python(self, value: t.Any) -> str | None:
         if value is None:

@@ -125,7 +125,7 @@ def test_check_ids_cover_the_catalogue() -> None:
         pytest.param(
             'ap = "x:y"\n',
             "posthog-verify.toml: key 'ap' is not allowed; allowed: app, signup, login, logout, "
-            "steps, errors, skip, env, setup, python. Did you mean 'app'?",
+            "steps, errors, skip, env, setup, python, baseline. Did you mean 'app'?",
             id="unknown-top-level-key",
         ),
         pytest.param(
@@ -424,3 +424,13 @@ def test_setup_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ManifestError) as info:
         load_manifest(tmp_path)
     assert str(info.value) == message
+
+
+def test_baseline_names_the_app_before_the_integration(tmp_path: Path) -> None:
+    _write(tmp_path, 'baseline = "../before"\n')
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None
+    assert manifest.baseline == "../before"
+    _write(tmp_path, "baseline = 3\n")
+    with pytest.raises(ManifestError, match="must be the path of the app before the integration"):
+        load_manifest(tmp_path)

@@ -130,6 +130,7 @@ def truth(seen: Seen, root: Path) -> dict[str, str]:
     out = {check: "pass" if ok else "fail" for check, ok in verdicts.items()}
     out["no_pii_in_events"] = _pii(seen) if seen.events else "skip"
     out["no_silent_drops"] = ("fail" if dropped else "pass") if calls else "skip"
+    out["behaviour_preserved"] = "skip"  # no baseline in these runs
     return out
 
 
@@ -256,10 +257,9 @@ def test_manifest_names_the_apps_real_routes() -> None:
     assert routes.signup_fields["email"] == "user_email"
 
 
-@pytest.mark.parametrize("name", ["baseline", "reference"])
-def test_apps_own_suite_passes(name: str) -> None:
+def _own_suite(name: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if "POSTHOG" not in k and k != "PYTEST_ADDOPTS"}
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
         cwd=app_dir(name),
         env=env,
@@ -268,5 +268,31 @@ def test_apps_own_suite_passes(name: str) -> None:
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("name", ["baseline", "reference"])
+def test_apps_own_suite_passes(name: str) -> None:
+    proc = _own_suite(name)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "14 passed" in proc.stdout
+
+
+def test_broken_own_test_really_breaks_one_of_the_apps_tests() -> None:
+    proc = _own_suite("broken_own_test")
+    assert "1 failed, 13 passed" in proc.stdout, proc.stdout[-2000:]
+    assert "FAILED tests/test_app.py::test_signup_form_has_labelled_fields" in proc.stdout
+
+
+def test_behaviour_variants_really_change_what_the_baseline_does(tmp_path: Path) -> None:
+    """What behaviour_preserved sees against the baseline, seen without the harness."""
+    signup = {"email": "a@example.com", "name": "A B", "password": "pw-123456", "phone": "1"}
+    answers = {}
+    for name in ("baseline", "broken_redirect_changed", "broken_form_field_dropped"):
+        with booted(app_dir(name), tmp_path / name) as (app, _):
+            client = app.test_client()
+            form = client.get("/signup").get_data(as_text=True)
+            answers[name] = ('name="phone"' in form, client.post("/signup", data=signup))
+    assert answers["baseline"][0]
+    assert answers["baseline"][1].headers["Location"] == "/dashboard"
+    assert answers["broken_redirect_changed"][1].headers["Location"] == "/"
+    assert answers["broken_form_field_dropped"][0] is False

@@ -24,7 +24,8 @@ def test_patch_is_exactly_what_the_variant_differs_by(name: str, tmp_path: Path)
     """Building a variant and diffing it against its base gives its patch back."""
     built = corpus.materialize(name, tmp_path)
     assert (built / "requirements.txt").is_file()
-    assert not (built / "tests").exists()  # the base's own suite is not inherited
+    # The base's own suite is not inherited, unless the patch says "inherit: tests".
+    assert (built / "tests").exists() == ("tests" not in corpus.not_inherited(name))
     assert corpus.diff(name, built) == corpus.patch_path(name).read_text()
 
 
@@ -103,3 +104,17 @@ def test_a_patch_without_its_base_is_refused(tiny: corpus.Corpus, tmp_path: Path
     (tiny.root / "orphan.patch").write_text("--- a/x\n+++ b/x\n")
     with pytest.raises(corpus.PatchError, match="no 'base: <app>' line"):
         tiny.materialize("orphan", tmp_path / "out")
+
+
+def test_a_variant_can_keep_the_bases_own_suite(tmp_path: Path) -> None:
+    """broken_own_test says "inherit: tests, pytest.ini": its one change is the
+    template, and the base's tests come with it unchanged."""
+    assert corpus.not_inherited("broken_own_test") == frozenset()
+    assert corpus.not_inherited("broken_pii_text") == corpus.NOT_INHERITED
+    built = corpus.materialize("broken_own_test", tmp_path)
+    base = ROOT / "target_apps" / corpus.base_of("broken_own_test")
+    assert (built / "tests" / "test_app.py").read_text() == (
+        base / "tests" / "test_app.py"
+    ).read_text()
+    assert (built / "pytest.ini").is_file()
+    assert "tests/" not in corpus.patch_path("broken_own_test").read_text()
