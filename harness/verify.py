@@ -36,6 +36,7 @@ from harness.run import BootFailure
 from harness.run import NoEnvBoot
 from harness.run import Phase
 from harness.run import Run
+from harness.run import SetupReport
 from harness.scenario import HttpTransport
 from harness.scenario import drive
 from harness.scenario import load_scenario
@@ -48,6 +49,7 @@ from harness.scenario.outcomes import with_failures
 from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
+from harness.static.claims import read_setup_report
 from harness.subject import setup
 from harness.subject.discovery import DiscoveryError
 from harness.subject.discovery import discover
@@ -181,6 +183,8 @@ class Subject:
     location: AppLocation
     manifest: Manifest | None
     static: StaticFacts
+    #: The app's setup report (:mod:`harness.static.claims`), None when it has none.
+    report: SetupReport | None = None
 
 
 def find(
@@ -203,7 +207,7 @@ def find(
         cause = str(exc).splitlines()[0].removesuffix(" Looked at:")
         return BootFailure(Phase.DISCOVER, cause, raised, str(exc))
     app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
-    return Subject(app, location, manifest, analyze(app_root))
+    return Subject(app, location, manifest, analyze(app_root), read_setup_report(app_root))
 
 
 def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identity, dict[str, str]]:
@@ -224,6 +228,8 @@ def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identi
         session_id_header=identity.session_id,
         static=subject.static,
         skip=dict(subject.manifest.skip) if subject.manifest else {},
+        setup_report=subject.report,
+        tracking_plan=subject.manifest.events if subject.manifest else (),
     )
     return run, identity, env
 
