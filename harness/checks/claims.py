@@ -87,9 +87,12 @@ def sent_events(run: Run) -> dict[str, _Sent]:
 
 
 def exercised_by(claim: ClaimedEvent, run: Run) -> Exchange | None:
-    """The exchange that drove the flow the claim names, None when the run did
-    not drive it (or the claim names no route or flow the harness knows)."""
-    answered = [x for x in run.exchanges if x.status is not None]
+    """The exchange that drove the flow the claim names (a submission before
+    the GET of its form), None when the run did not drive it or the claim
+    names no route or flow the harness knows."""
+    answered = sorted(
+        (x for x in run.exchanges if x.status is not None), key=lambda x: x.method == "GET"
+    )
     if claim.routes:
         patterns = [_route_regex(route) for route in claim.routes]
         return next(
@@ -191,7 +194,8 @@ def _unsent_claims(
                 )
             )
             continue
-        during = sorted({e.event for e in grouped.get(exchange.index, [])})
+        step = [x.index for x in run.exchanges if x.step == exchange.step]
+        during = sorted({e.event for index in step for e in grouped.get(index, [])})
         unsent.append(
             evidence(
                 event=name,
