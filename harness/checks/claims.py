@@ -38,7 +38,7 @@ if t.TYPE_CHECKING:
     from harness.run import Run
     from harness.run import SourceLocation
 
-#: Words on a claim's line that name a flow the scenario drives, by step kind.
+#: Words in a claimed event's name that name a flow the scenario drives, by step kind.
 FLOW_WORDS: dict[str, re.Pattern[str]] = {
     "signup": re.compile(r"sign(ed)?[\s_-]?up|regist", re.I),
     "login": re.compile(r"log(ged)?[\s_-]?in(?!g)|sign(ed)?[\s_-]?in(?!g)", re.I),
@@ -98,8 +98,8 @@ def exercised_by(claim: ClaimedEvent, run: Run) -> Exchange | None:
         return next(
             (x for x in answered if any(p.match(x.path.split("?")[0]) for p in patterns)), None
         )
-    text = f"{claim.name} {claim.location.text} {claim.where}"
-    kinds = [kind for kind, words in FLOW_WORDS.items() if words.search(text)]
+    # The name only: a description ("...a user who signed up...") names other flows too.
+    kinds = [kind for kind, words in FLOW_WORDS.items() if words.search(claim.name)]
     return next((x for x in answered if x.kind in kinds), None)
 
 

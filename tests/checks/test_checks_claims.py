@@ -257,3 +257,11 @@ def test_an_unknown_step_is_an_error_naming_the_steps() -> None:
 )
 def test_json_schema_types(value: t.Any, name: str, ok: bool) -> None:
     assert matches_type(value, name) is ok
+
+
+def test_a_flow_named_only_in_the_description_is_not_exercised() -> None:
+    described = claim("plan_upgraded", "A user who signed up moves to a paid plan", 50)
+    got = setup_report_matches(with_report(*honest(), described))
+    assert got.status is Status.PASS
+    assert got.evidence[0]["event"] == "plan_upgraded"
+    assert got.evidence[0]["note"].startswith("not exercised")
