@@ -45,6 +45,20 @@ FLOW_WORDS: dict[str, re.Pattern[str]] = {
     "logout": re.compile(r"log(ged)?[\s_-]?out|sign(ed)?[\s_-]?out", re.I),
 }
 _PARAM_RE = re.compile(r"<[^<>]*>|\{[^{}]*\}")
+NO_REPORT = "no setup report (posthog-setup-report.md or .posthog-events.json) in the app"
+NO_PLAN = "no tracking plan: the manifest has no [[events]]"
+
+
+def not_applicable(run: Run) -> dict[str, str]:
+    """The claim checks with nothing to hold the app to, and why: they are
+    ``skip`` whatever else happened (a boot failure, a failed step), since
+    there is no claim a run could break."""
+    reasons: dict[str, str] = {}
+    if run.setup_report is None:
+        reasons["setup_report_matches"] = NO_REPORT
+    if not run.tracking_plan:
+        reasons["tracking_plan_holds"] = NO_PLAN
+    return reasons
 
 
 # -- setup_report_matches -------------------------------------------------------
@@ -123,11 +137,7 @@ def setup_report_matches(run: Run) -> Result:
     """The events the setup report lists are the events the run captured."""
     report = run.setup_report
     if report is None:
-        return result(
-            "setup_report_matches",
-            Status.SKIP,
-            "no setup report (posthog-setup-report.md or .posthog-events.json) in the app",
-        )
+        return result("setup_report_matches", Status.SKIP, NO_REPORT)
     files = ", ".join(report.files)
     notes = [evidence(note=note) for note in report.notes]
     if not report.events and report.notes:
@@ -220,11 +230,7 @@ def _nearest(name: str, names: t.Iterable[str]) -> str:
 def tracking_plan_holds(run: Run) -> Result:
     """Every event of the manifest's tracking plan was sent, as planned."""
     if not run.tracking_plan:
-        return result(
-            "tracking_plan_holds",
-            Status.SKIP,
-            "no tracking plan: the manifest has no [[events]]",
-        )
+        return result("tracking_plan_holds", Status.SKIP, NO_PLAN)
     grouped = events_by_exchange(run)
     failures: list[dict[str, t.Any]] = []
     errors: list[dict[str, t.Any]] = []

@@ -10,10 +10,13 @@ from checks_runs import SPECS
 from checks_runs import build
 from checks_runs import edit
 
+from harness.checks import run_checks
 from harness.checks import setup_report_matches
 from harness.checks import tracking_plan_holds
 from harness.checks.claims import matches_type
+from harness.run import BootFailure
 from harness.run import ClaimedEvent
+from harness.run import Phase
 from harness.run import PlannedEvent
 from harness.run import PlannedProperty
 from harness.run import Run
@@ -265,3 +268,24 @@ def test_a_flow_named_only_in_the_description_is_not_exercised() -> None:
     assert got.status is Status.PASS
     assert got.evidence[0]["event"] == "plan_upgraded"
     assert got.evidence[0]["note"].startswith("not exercised")
+
+
+# -- with the shared rules --------------------------------------------------------
+
+
+def test_nothing_to_hold_the_app_to_skips_even_when_it_did_not_boot() -> None:
+    failure = BootFailure(Phase.IMPORT, "NameError: name 'Posthgo' is not defined", True)
+    verdicts = {r.check_id: r for r in run_checks(build(boot_failure=failure))}
+    assert verdicts["setup_report_matches"].status is Status.SKIP
+    assert verdicts["setup_report_matches"].summary.startswith("no setup report")
+    assert verdicts["tracking_plan_holds"].status is Status.SKIP
+    assert verdicts["no_pii_in_events"].status is Status.ERROR
+
+
+def test_a_report_or_plan_of_an_app_that_did_not_boot_is_not_judged() -> None:
+    failure = BootFailure(Phase.IMPORT, "NameError: name 'Posthgo' is not defined", True)
+    run = with_report(*honest(), boot_failure=failure, tracking_plan=(SIGNUP,))
+    verdicts = {r.check_id: r for r in run_checks(run)}
+    for check in ("setup_report_matches", "tracking_plan_holds"):
+        assert verdicts[check].status is Status.ERROR
+        assert verdicts[check].summary == "not judged: the app did not boot"

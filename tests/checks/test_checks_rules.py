@@ -13,6 +13,7 @@ from harness.checks import CHECK_IDS
 from harness.checks import CHECKS
 from harness.checks import run_checks
 from harness.checks._rules import apply_rules
+from harness.checks.claims import not_applicable
 from harness.checks.ids import GUIDANCE_IDS
 from harness.run import BootFailure
 from harness.run import Phase
@@ -31,6 +32,16 @@ KeyError: 'MISSING'
 
 def _by_id(results: list[Result]) -> dict[str, Result]:
     return {r.check_id: r for r in results}
+
+
+# good_run has no setup report and no tracking plan: those checks skip whatever happens.
+NOTHING_TO_JUDGE = frozenset(not_applicable(good_run()))
+
+
+def _judged(results: list[Result]) -> list[Result]:
+    """The results of the checks that apply, after asserting the others skip."""
+    assert {r.status for r in results if r.check_id in NOTHING_TO_JUDGE} <= {Status.SKIP}
+    return [r for r in results if r.check_id not in NOTHING_TO_JUDGE]
 
 
 def test_checks_are_in_catalogue_order_of_the_docs() -> None:
@@ -57,7 +68,7 @@ def test_app_raised_fails_boots_with_traceback_and_errors_the_rest() -> None:
     assert boots.status is Status.FAIL
     assert "KeyError: 'MISSING'" in boots.summary
     assert boots.evidence[0]["location"] == "config.py:9"
-    others = [r for check, r in results.items() if check != "boots"]
+    others = [r for r in _judged(list(results.values())) if r.check_id != "boots"]
     assert {r.status for r in others} == {Status.ERROR}
     assert all(r.summary == "not judged: the app did not boot" for r in others)
 
@@ -65,7 +76,7 @@ def test_app_raised_fails_boots_with_traceback_and_errors_the_rest() -> None:
 @pytest.mark.parametrize("phase", [Phase.DISCOVER, Phase.IMPORT, Phase.BOOT], ids=lambda p: p.value)
 def test_harness_boot_failure_errors_every_check_naming_phase_and_cause(phase: Phase) -> None:
     failure = BootFailure(phase, "no answer on GET / within 20 s")
-    results = run_checks(good_run(boot_failure=failure))
+    results = _judged(run_checks(good_run(boot_failure=failure)))
     assert {r.status for r in results} == {Status.ERROR}
     assert all(phase.value in r.summary and "within 20 s" in r.summary for r in results)
 
@@ -88,7 +99,9 @@ def test_failure_in_the_stop_phase_errors_flush_on_shutdown_only() -> None:
 
 
 def test_a_capture_server_fault_errors_every_check() -> None:
-    results = run_checks(good_run(harness_errors=("mock thread raised OSError: [Errno 24]",)))
+    results = _judged(
+        run_checks(good_run(harness_errors=("mock thread raised OSError: [Errno 24]",)))
+    )
     assert {r.status for r in results} == {Status.ERROR}
     assert all("Errno 24" in r.summary for r in results)
 
