@@ -289,3 +289,10 @@ def test_a_report_or_plan_of_an_app_that_did_not_boot_is_not_judged() -> None:
     for check in ("setup_report_matches", "tracking_plan_holds"):
         assert verdicts[check].status is Status.ERROR
         assert verdicts[check].summary == "not judged: the app did not boot"
+
+
+def test_an_app_that_was_not_found_has_unknown_claims_not_absent_ones() -> None:
+    failure = BootFailure(Phase.DISCOVER, "No Flask app found in empty.")
+    verdicts = {r.check_id: r for r in run_checks(build(boot_failure=failure))}
+    assert verdicts["setup_report_matches"].status is Status.ERROR
+    assert verdicts["tracking_plan_holds"].status is Status.ERROR
