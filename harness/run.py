@@ -496,6 +496,63 @@ class Baseline:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClaimedEvent:
+    """An event the integration's setup report says it added.
+
+    :param location: where the report names it (``posthog-setup-report.md:14``),
+        ``text`` the line itself.
+    :param where: what the report says about where it is sent (a file, a
+        route, a flow), "" when it says nothing.
+    :param routes: the routes (``/signup``) named on that line.
+    """
+
+    name: str
+    location: SourceLocation
+    where: str = ""
+    routes: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class SetupReport:
+    """What the app's setup report(s) claim, read statically
+    (:mod:`harness.static.claims`).
+
+    :param files: the report files read, relative to the app root.
+    :param notes: what could not be read, one sentence each (junk JSON, a
+        table without an event column...).
+    """
+
+    files: tuple[str, ...]
+    events: tuple[ClaimedEvent, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedProperty:
+    """One property of a planned event: a small subset of JSON Schema.
+
+    :param types: the allowed JSON types (``"string"``, ``"integer"``...).
+    :param enum: the allowed values, None for any.
+    """
+
+    types: tuple[str, ...] = ()
+    enum: tuple[t.Any, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedEvent:
+    """One ``[[events]]`` entry of the manifest's tracking plan.
+
+    :param step: the scenario step (``"signup"``) or step kind that must send it.
+    """
+
+    name: str
+    step: str
+    properties: dict[str, PlannedProperty] = dataclasses.field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Run:
     """Everything one boot-and-drive of one app observed.
 
@@ -532,6 +589,8 @@ class Run:
     :param connections: every connection the app tried, and what answered.
     :param setup: the set-up commands run before the boot, in order.
     :param versions: package versions the app ran with (python, flask, posthog...).
+    :param setup_report: the app's setup report, None when it has none.
+    :param tracking_plan: the manifest's ``[[events]]``.
     """
 
     app: AppRef
@@ -572,3 +631,5 @@ class Run:
     baseline: Baseline | None = None
     #: The app's own test suite, run only when there is a baseline to compare with.
     suite: SuiteOutcome | None = None
+    setup_report: SetupReport | None = None
+    tracking_plan: tuple[PlannedEvent, ...] = ()

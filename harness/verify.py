@@ -38,6 +38,7 @@ from harness.run import BootFailure
 from harness.run import NoEnvBoot
 from harness.run import Phase
 from harness.run import Run
+from harness.run import SetupReport
 from harness.run import SuiteOutcome
 from harness.scenario import HttpTransport
 from harness.scenario import drive
@@ -51,6 +52,7 @@ from harness.scenario.outcomes import with_failures
 from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
+from harness.static.claims import read_setup_report
 from harness.subject import setup
 from harness.subject.discovery import DiscoveryError
 from harness.subject.discovery import discover
@@ -192,6 +194,8 @@ class Subject:
     #: The set-up commands its source or manifest calls for, read once for
     #: both boots (:func:`harness.subject.setup.setup_commands`).
     planned_setup: tuple[PlannedCommand, ...] = ()
+    #: The app's setup report (:mod:`harness.static.claims`), None when it has none.
+    report: SetupReport | None = None
 
 
 def find(
@@ -215,7 +219,7 @@ def find(
         return BootFailure(Phase.DISCOVER, cause, raised, str(exc))
     app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
     planned = setup.setup_commands(app_root, manifest)
-    return Subject(app, location, manifest, analyze(app_root), planned)
+    return Subject(app, location, manifest, analyze(app_root), planned, read_setup_report(app_root))
 
 
 def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identity, dict[str, str]]:
@@ -236,6 +240,8 @@ def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identi
         session_id_header=identity.session_id,
         static=subject.static,
         skip=dict(subject.manifest.skip) if subject.manifest else {},
+        setup_report=subject.report,
+        tracking_plan=subject.manifest.events if subject.manifest else (),
     )
     return run, identity, env
 

@@ -1,7 +1,9 @@
 """The rules that apply to every check, applied once: skip, boot failure, faults.
 
 A check function judges a Run that was booted and driven. Whether it may
-judge at all is decided here, in this order: the manifest's ``[skip]``, then
+judge at all is decided here, in this order: the manifest's ``[skip]`` and
+the claim checks with no claim to hold the app to (no setup report, no
+tracking plan, no baseline: each module's ``not_applicable``), then
 ``Run.boot_failure``, then ``Run.harness_errors``, then the steps that failed
 (:mod:`harness.checks._blame`); and a check that raises is a harness fault
 (``error``), never a verdict on the app::
@@ -18,6 +20,8 @@ from __future__ import annotations
 import traceback
 import typing as t
 
+from harness.checks import behaviour
+from harness.checks import claims
 from harness.checks._blame import blame_verdicts
 from harness.checks._events import evidence
 from harness.checks._events import result
@@ -141,7 +145,8 @@ def apply_rules(run: Run, checks: t.Mapping[str, Check]) -> list[Result]:
     # Failed steps: who is blamed is decided in one place (_blame.py).
     for check, verdict in blame_verdicts(run, checks).items():
         decided.setdefault(check, verdict)
-    for check, reason in run.skip.items():
+    unclaimed = claims.not_applicable(run) | behaviour.not_applicable(run)
+    for check, reason in (unclaimed | run.skip).items():
         if check in checks:
             decided[check] = result(check, Status.SKIP, reason or "skipped by the manifest")
     return [decided.get(check) or guarded(check, fn, run) for check, fn in checks.items()]

@@ -31,6 +31,12 @@ NO_BASELINE = (
 )
 
 
+def not_applicable(run: Run) -> dict[str, str]:
+    """``behaviour_preserved`` with no baseline to compare with, and why: it is
+    ``skip`` whatever else happened (a boot failure, a failed step)."""
+    return {CHECK: NO_BASELINE} if run.baseline is None else {}
+
+
 def behaviour_preserved(run: Run) -> Result:
     """The app behaves as its baseline does, apart from what PostHog adds."""
     baseline = run.baseline

@@ -26,6 +26,8 @@ import typing as t
 from pathlib import Path
 
 from harness.checks.ids import CHECK_IDS
+from harness.run import PlannedEvent
+from harness.run import PlannedProperty
 from harness.scenario.placeholders import KNOWN
 from harness.scenario.placeholders import unknown_placeholders
 
@@ -50,9 +52,14 @@ _TOP_KEYS = (
     "setup",
     "python",
     "baseline",
+    "events",
 )
 _FORM_KEYS = ("path", "method", "fields", "json")
 _STEP_KEYS = ("name", "method", "path", "fields", "json", "headers", "kind", "expect")
+_EVENT_KEYS = ("name", "step", "properties", "required")
+_PROPERTY_KEYS = ("type", "enum")
+#: The types a tracking plan's property may have (JSON Schema's names).
+PLAN_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 _DEFAULT_METHOD = {"signup": "POST", "login": "POST", "logout": "GET"}
 # "{{" and "}}" are literal braces; "{name}" is a placeholder.
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -166,6 +173,8 @@ class Manifest:
     #: ``baseline = "../before"``: the app before the integration, relative to
     #: the app's folder (``--posthog-baseline`` wins); see ``behaviour_preserved``.
     baseline: str | None = None
+    #: ``[[events]]``: the tracking plan (:func:`harness.checks.claims.tracking_plan_holds`).
+    events: tuple[PlannedEvent, ...] = ()
 
     @property
     def label(self) -> str:
@@ -244,8 +253,10 @@ class _Validator:
     def fail(self, section: str, key: str, message: str) -> t.NoReturn:
         header = ".".join(p for p in (self.prefix, section) if p)
         shown = f"[{header}]" if header else ""
-        if section.startswith("steps #"):
-            shown = f"[[{'.'.join(p for p in (self.prefix, 'steps') if p)}]] {section[6:]}"
+        for array in ("steps", "events"):
+            if section.startswith(f"{array} #"):
+                shown = f"[[{'.'.join(p for p in (self.prefix, array) if p)}]] "
+                shown += section[len(array) + 1 :]
         dotted = f"{section}.{key}" if section else key
         raise ManifestError(self.file, dotted, message, section=shown)
 
@@ -270,6 +281,7 @@ class _Validator:
             setup=self.setup(data.get("setup")),
             python=self.python(data.get("python")),
             baseline=self.baseline(data.get("baseline")),
+            events=self.events(data.get("events", [])),
         )
 
     def baseline(self, value: t.Any) -> str | None:
@@ -410,6 +422,73 @@ class _Validator:
             kind=kind,
             expect=expect,
         )
+
+    def events(self, value: t.Any) -> tuple[PlannedEvent, ...]:
+        """``[[events]]``: the tracking plan, one table per event."""
+        if not isinstance(value, list):
+            self.fail("", "events", "'events' must be an array of tables ([[events]])")
+        return tuple(self.event(i, item) for i, item in enumerate(value, start=1))
+
+    def event(self, number: int, value: t.Any) -> PlannedEvent:
+        section = f"events #{number}"
+        if not isinstance(value, dict):
+            self.fail(section, "", f"each event must be a table, got {_type(value)}")
+        self.check_keys(section, value, _EVENT_KEYS)
+        for required in ("name", "step"):
+            if not isinstance(value.get(required), str) or not value[required].strip():
+                example = 'name = "user_signed_up"' if required == "name" else 'step = "signup"'
+                self.fail(
+                    section, required, f"'{required}' is required and must be a string ({example})"
+                )
+        properties = value.get("properties", {})
+        if not isinstance(properties, dict):
+            self.fail(
+                section,
+                "properties",
+                "'properties' must be a table of property = { type = \"string\" }, "
+                f"got {_type(properties)}",
+            )
+        planned = {
+            name: self.planned_property(section, name, spec) for name, spec in properties.items()
+        }
+        required_names = value.get("required", [])
+        if not isinstance(required_names, list) or not all(
+            isinstance(n, str) and n for n in required_names
+        ):
+            self.fail(section, "required", "'required' must be an array of property names")
+        return PlannedEvent(
+            name=value["name"].strip(),
+            step=value["step"].strip(),
+            properties=planned,
+            required=tuple(required_names),
+        )
+
+    def planned_property(self, section: str, name: str, spec: t.Any) -> PlannedProperty:
+        key = f"properties.{name}"
+        if not isinstance(spec, dict):
+            self.fail(
+                section,
+                key,
+                f"'{key}' must be a table like {{ type = \"string\" }}, got {_type(spec)}",
+            )
+        self.check_keys(f"{section}.{key}", spec, _PROPERTY_KEYS)
+        types = spec.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if not isinstance(types, list) or not all(isinstance(x, str) for x in types):
+            self.fail(
+                section, f"{key}.type", f"'{key}.type' must be a type name or an array of them"
+            )
+        for name_ in types:
+            if name_ not in PLAN_TYPES:
+                message = f"'{key}.type' {name_!r} is not one of {', '.join(PLAN_TYPES)}."
+                close = difflib.get_close_matches(name_, PLAN_TYPES, n=1)
+                if close:
+                    message += f" Did you mean '{close[0]}'?"
+                self.fail(section, f"{key}.type", message)
+        enum = spec.get("enum")
+        if enum is not None and (not isinstance(enum, list) or not enum):
+            self.fail(section, f"{key}.enum", f"'{key}.enum' must be a non-empty array of values")
+        return PlannedProperty(types=tuple(types), enum=tuple(enum) if enum is not None else None)
 
     def errors(self, value: t.Any) -> tuple[str, ...]:
         table = self.table("errors", value)

@@ -108,7 +108,7 @@ def test_pyproject_table(tmp_path: Path) -> None:
 
 def test_check_ids_cover_the_catalogue() -> None:
     catalogue = (Path(__file__).parents[2] / "docs" / "checks.md").read_text()
-    assert len(CHECK_IDS) == 14
+    assert len(CHECK_IDS) == 17
     for check_id in CHECK_IDS:
         assert f"| `{check_id}` |" in catalogue
 
@@ -125,7 +125,7 @@ def test_check_ids_cover_the_catalogue() -> None:
         pytest.param(
             'ap = "x:y"\n',
             "posthog-verify.toml: key 'ap' is not allowed; allowed: app, signup, login, logout, "
-            "steps, errors, skip, env, setup, python, baseline. Did you mean 'app'?",
+            "steps, errors, skip, env, setup, python, baseline, events. Did you mean 'app'?",
             id="unknown-top-level-key",
         ),
         pytest.param(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.checks import run_checks
+from harness.checks.claims import not_applicable
 from harness.checks.ids import GUIDANCE_IDS
 from harness.verdict import Status
 from harness.verify import Options
@@ -93,7 +94,10 @@ def test_a_failing_set_up_is_error_on_every_check_quoting_it(tmp_path: Path) -> 
     assert "No such command 'no-such-command'" in run.setup[1].output_tail
     assert run.exchanges == ()  # nothing was booted
     verdicts = _verdicts(run)
-    assert {status for status, _ in verdicts.values()} == {Status.ERROR.value}
+    unjudgeable = not_applicable(run)  # no report, no plan: skip, whatever the set-up did
+    assert {verdicts[c][0] for c in unjudgeable} == {Status.SKIP.value}
+    judged = {c: v for c, v in verdicts.items() if c not in unjudgeable}
+    assert {status for status, _ in judged.values()} == {Status.ERROR.value}
     summary = verdicts["identify_on_signup"][1]
     assert "`flask no-such-command` (posthog-verify.toml [setup] commands)" in summary
     assert "exited with code 2: Error: No such command 'no-such-command'." in summary
