@@ -17,6 +17,7 @@ from __future__ import annotations
 import typing as t
 
 from harness.checks._rules import apply_rules
+from harness.checks._rules import not_applicable as not_applicable
 from harness.checks.behaviour import behaviour_preserved as behaviour_preserved
 from harness.checks.boot import boots as boots
 from harness.checks.boot import boots_without_posthog_env as boots_without_posthog_env

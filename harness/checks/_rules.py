@@ -52,6 +52,17 @@ _SCOPED_FAULTS = {
 }
 
 
+def not_applicable(run: Run) -> dict[str, str]:
+    """The claim checks with nothing to hold the app to (no setup report, no
+    tracking plan, no baseline), and why: ``skip`` whatever else happened.
+    Nothing when the app was not found: its files (report, manifest) were not
+    read, so its claims are unknown, not absent."""
+    failure = run.boot_failure
+    if failure is not None and failure.phase is Phase.DISCOVER:
+        return {}
+    return claims.not_applicable(run) | behaviour.not_applicable(run)
+
+
 def boot_failure_verdicts(
     run: Run, failure: BootFailure, ids: t.Iterable[str]
 ) -> dict[str, Result]:
@@ -145,8 +156,7 @@ def apply_rules(run: Run, checks: t.Mapping[str, Check]) -> list[Result]:
     # Failed steps: who is blamed is decided in one place (_blame.py).
     for check, verdict in blame_verdicts(run, checks).items():
         decided.setdefault(check, verdict)
-    unclaimed = claims.not_applicable(run) | behaviour.not_applicable(run)
-    for check, reason in (unclaimed | run.skip).items():
+    for check, reason in (not_applicable(run) | run.skip).items():
         if check in checks:
             decided[check] = result(check, Status.SKIP, reason or "skipped by the manifest")
     return [decided.get(check) or guarded(check, fn, run) for check, fn in checks.items()]

@@ -28,7 +28,6 @@ from harness.checks._events import exchange_map
 from harness.checks._events import plural
 from harness.checks._events import result
 from harness.checks._events import unique_events
-from harness.run import Phase
 from harness.verdict import Result
 from harness.verdict import Status
 
@@ -55,9 +54,6 @@ def not_applicable(run: Run) -> dict[str, str]:
     ``skip`` whatever else happened (a boot failure, a failed step), since
     there is no claim a run could break."""
     reasons: dict[str, str] = {}
-    failure = run.boot_failure
-    if failure is not None and failure.phase is Phase.DISCOVER:
-        return reasons  # the app's files were not read: its claims are unknown, not absent
     if run.setup_report is None:
         reasons["setup_report_matches"] = NO_REPORT
     if not run.tracking_plan:

@@ -9,10 +9,10 @@ import dataclasses
 import pytest
 from checks_runs import good_run
 
+from harness.checks import not_applicable
 from harness.checks import run_checks
 from harness.checks._blame import NOT_FLOW_CHECKS
 from harness.checks._blame import with_baseline
-from harness.checks.claims import not_applicable
 from harness.checks.ids import CLAIM_IDS
 from harness.checks.ids import GUIDANCE_IDS
 from harness.run import BootFailure
@@ -103,7 +103,7 @@ def test_an_app_that_fails_every_request_is_not_judged_and_never_passes() -> Non
         run = failing(run, exchange.index, NO_TABLE)
     got = verdicts(run)
     for check, (status, summary) in got.items():
-        if check in not_applicable(run):  # no report, no plan: nothing to judge, skip
+        if check in not_applicable(run):  # no report, plan or baseline: skip
             assert status is Status.SKIP, check
             continue
         if check in NOT_FLOW_CHECKS:
@@ -123,7 +123,7 @@ def test_an_integration_raising_on_every_request_fails_every_flow_check() -> Non
         "the PostHog integration raised on every request (answered 500): "
         f"{TEARDOWN.cause} (wsgi.py:61)",
     )
-    skipped = not_applicable(run)  # no report, no plan: nothing to judge
+    skipped = not_applicable(run)  # no report, plan or baseline
     assert {got[c][0] for c in skipped} <= {Status.SKIP}
     flow = {c: s for c, (s, _) in got.items() if c not in NOT_FLOW_CHECKS | set(skipped)}
     assert set(flow.values()) == {Status.FAIL}
@@ -224,9 +224,10 @@ def test_the_header_checks_are_decided_only_when_no_request_of_theirs_was_served
 def test_an_api_the_sdk_predates_leaves_every_flow_check_unjudged() -> None:
     """Rule 0: one request that called an API its SDK lacks, and what followed
     is not the app as written: error everywhere but the client's construction."""
-    got = verdicts(failing(good_run(), 2, TOO_OLD))
+    run = failing(good_run(), 2, TOO_OLD)
+    got = verdicts(run)
     judged = {c for c, (status, _) in got.items() if status is not Status.ERROR}
-    assert judged == {"single_client", "exception_autocapture"}
+    assert judged == {"single_client", "exception_autocapture", *not_applicable(run)}
     _, summary = got["distinct_id_from_header"]  # served requests do not rescue it
     assert summary == f"not judged: signup answered 500: {TOO_OLD.cause} (app/analytics.py:63)"
 
@@ -250,8 +251,10 @@ def _redirected(run: Run, location: str, keep: int | None = None) -> Run:
 
 
 def test_an_app_that_forces_tls_is_not_judged_naming_the_cause_and_the_fix() -> None:
-    got = verdicts(_redirected(good_run(), "https://127.0.0.1:5000"))
-    flows = [c for c in got if c not in NOT_FLOW_CHECKS and c != "boots"]
+    run = _redirected(good_run(), "https://127.0.0.1:5000")
+    got = verdicts(run)
+    skipped = not_applicable(run)  # no report, plan or baseline
+    flows = [c for c in got if c not in NOT_FLOW_CHECKS | set(skipped) and c != "boots"]
     for check in flows:
         status, summary = got[check]
         assert status is Status.ERROR, check

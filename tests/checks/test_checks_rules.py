@@ -11,9 +11,9 @@ from checks_runs import good_run
 
 from harness.checks import CHECK_IDS
 from harness.checks import CHECKS
+from harness.checks import not_applicable
 from harness.checks import run_checks
 from harness.checks._rules import apply_rules
-from harness.checks.claims import not_applicable
 from harness.checks.ids import GUIDANCE_IDS
 from harness.checks.ids import READ_EVENTS
 from harness.run import BootFailure

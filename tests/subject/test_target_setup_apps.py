@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.checks import not_applicable
 from harness.checks import run_checks
-from harness.checks.claims import not_applicable
 from harness.checks.ids import GUIDANCE_IDS
 from harness.verdict import Status
 from harness.verify import Options
@@ -93,8 +93,8 @@ def test_a_failing_set_up_is_error_on_every_check_quoting_it(tmp_path: Path) -> 
     ]
     assert "No such command 'no-such-command'" in run.setup[1].output_tail
     assert run.exchanges == ()  # nothing was booted
-    verdicts = _verdicts(run)
-    unjudgeable = not_applicable(run)  # no report, no plan: skip, whatever the set-up did
+    verdicts = {r.check_id: (r.status.value, r.summary) for r in run_checks(run)}
+    unjudgeable = not_applicable(run)  # no report, plan or baseline: skip, whatever the set-up did
     assert {verdicts[c][0] for c in unjudgeable} == {Status.SKIP.value}
     judged = {c: v for c, v in verdicts.items() if c not in unjudgeable}
     assert {status for status, _ in judged.values()} == {Status.ERROR.value}

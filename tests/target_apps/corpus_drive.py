@@ -69,25 +69,32 @@ class Routes:
 
     @classmethod
     def for_app(cls, root: Path) -> Routes:
-        """Read the app's ``posthog-verify.toml`` when it has one."""
+        """Read the app's ``posthog-verify.toml`` when it has one; what it does
+        not name (a manifest holding only a tracking plan) stays conventional."""
         manifest = root / "posthog-verify.toml"
         if not manifest.exists():
             return cls()
         data = tomllib.loads(manifest.read_text())
+        default = cls()
 
-        def fields(section: str) -> dict[str, str]:
+        def fields(section: str, conventional: dict[str, str]) -> dict[str, str]:
             # {"user_email": "{canary.email}"} -> {"email": "user_email"}
-            raw = data[section]["fields"]
+            raw = data.get(section, {}).get("fields")
+            if raw is None:
+                return conventional
             return {v.removeprefix("{canary.").removesuffix("}"): k for k, v in raw.items()}
 
+        def path(section: str, conventional: str) -> str:
+            return str(data.get(section, {}).get("path", conventional))
+
         return cls(
-            module=data["app"],
-            signup=data["signup"]["path"],
-            login=data["login"]["path"],
-            logout=data["logout"]["path"],
-            logout_method=data["logout"].get("method", "GET"),
-            signup_fields=fields("signup"),
-            login_fields=fields("login"),
+            module=data.get("app", default.module),
+            signup=path("signup", default.signup),
+            login=path("login", default.login),
+            logout=path("logout", default.logout),
+            logout_method=data.get("logout", {}).get("method", default.logout_method),
+            signup_fields=fields("signup", default.signup_fields),
+            login_fields=fields("login", default.login_fields),
         )
 
 
