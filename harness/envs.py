@@ -45,8 +45,9 @@ if t.TYPE_CHECKING:
 
 CACHE_ENV = "POSTHOG_VERIFY_CACHE"
 #: Bumped when the way an environment is built changes (2: seeded with pip and,
-#: below Python 3.12, setuptools), so an older cached one is not reused.
-ENV_LAYOUT = 2
+#: below Python 3.12, setuptools; 3: bytecode compiled at install), so an older
+#: cached one is not reused.
+ENV_LAYOUT = 3
 REQUIREMENTS = "requirements.txt"
 #: How an install is named in ``Run.setup`` (the report reads it back).
 INSTALL_REASON = "--posthog-install"
@@ -206,7 +207,10 @@ def _commands(target: Path, requirements: Requirements, base_python: str) -> lis
         # extensions do) runs in what its own venv would have had.
         return [
             [uv, "venv", "--quiet", "--seed", "--python", base_python, str(target)],
-            [uv, "pip", "install", "--python", python, *args],
+            # Compiled at install, as pip does: an app's first import in a fresh
+            # environment (SQLAlchemy, alembic) otherwise compiles it against
+            # the boot deadline, and under load loses.
+            [uv, "pip", "install", "--compile-bytecode", "--python", python, *args],
         ]
     return [
         [base_python, "-m", "venv", str(target)],

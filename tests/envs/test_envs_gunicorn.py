@@ -117,4 +117,4 @@ def test_a_config_file_that_raises_is_the_apps_boot_failure(tmp_path: Path) -> N
     assert boots.evidence[0]["note"] == (
         "gunicorn.conf.py raised: RuntimeError: WEB_CONCURRENCY is not a number"
     )
-    assert {r.status for c, r in verdicts.items() if c != "boots"} == {Status.ERROR}
+    assert {verdicts[c].status for c in GUIDANCE_IDS if c != "boots"} == {Status.ERROR}
