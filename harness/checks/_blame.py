@@ -11,7 +11,11 @@ The rule (docs/checks.md, "Failed steps and who is blamed")::
 
     verdicts = blame_verdicts(run, ids)   # check id -> Result, for the checks it decides
 
-0. **The app forces TLS**: every request was answered with a redirect to
+0. First, **the SDK predates an API the app calls** (``StepFailure.sdk_too_old``,
+   :data:`harness.subject.runtime.SDK_API_SINCE`): every check but the two
+   that judge the client's construction is ``error``, naming the API and the
+   release that has it, as for an app importing a module its SDK lacks.
+   Then **the app forces TLS**: every request was answered with a redirect to
    ``https://`` (the harness serves plain http): every check that needs the
    flows (``boots`` aside, which only needs an answer) is ``error`` naming
    the cause and the fix (the app's own switch in the manifest's ``[env]``).
@@ -33,11 +37,6 @@ The rule (docs/checks.md, "Failed steps and who is blamed")::
    its tables, a setting the app lacks or a hang are not the integration's.
    The header checks read many requests alike (:data:`ANY_OF`): they are
    judged on the requests that were served, and decided here only when none was.
-
-0. **The SDK predates an API the app calls** (``StepFailure.sdk_too_old``,
-   :data:`harness.subject.runtime.SDK_API_SINCE`): every check but the two
-   that judge the client's construction is ``error``, naming the API and the
-   release that has it, as for an app importing a module its SDK lacks.
 
 Anything not decided here is judged by the check itself. With a baseline
 (:func:`with_baseline`), whether a failure is the integration's is decided by
