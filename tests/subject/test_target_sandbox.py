@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -147,6 +148,65 @@ def test_isolation_can_be_forced_to_the_guard_and_rejects_nonsense(
         ValueError, match="POSTHOG_VERIFY_ISOLATION='off': expected 'auto' or 'guard'"
     ):
         sandbox.isolation()
+
+
+def _blocked(task: Path) -> set[int]:
+    """The signals one thread blocks (its ``SigBlk`` mask in /proc)."""
+    for line in (task / "status").read_text().splitlines():
+        if line.startswith("SigBlk:"):
+            mask = int(line.split()[1], 16)
+            return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+    raise AssertionError(f"no SigBlk line in {task}/status")
+
+
+@needs_namespaces
+def test_only_inits_main_thread_can_take_a_forwarded_signal(tmp_path: Path) -> None:
+    """Python runs a signal's handler on the main thread only, and init's sits
+    in ``waitpid``: a SIGTERM the kernel gave a relay thread instead would
+    never be forwarded, and the app's stop would end in SIGKILL. So every
+    relay thread blocks the forwarded signals, and the stop reaches the app."""
+    mock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mock.bind(str(tmp_path / "mock.sock"))
+    mock.listen()
+    mock.settimeout(20)
+    port = 39125  # the namespace is new: nothing else listens in it
+    code = (
+        "import signal, socket, sys\n"
+        f"s = socket.create_connection(('127.0.0.1', {port}), 10)\n"
+        "s.sendall(b'ping'); assert s.recv(4) == b'pong'\n"
+        "print('relayed', flush=True)\n"
+        "signal.pause()\n"
+    )
+    command = sandbox.launcher_command(
+        [sys.executable, "-c", code],
+        sandbox.MockRoute(port, str(tmp_path / "mock.sock")),
+        listen=False,
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    ) as supervisor:
+        try:
+            upstream, _ = mock.accept()  # the relay connected for the app
+            with upstream:
+                assert upstream.recv(4) == b"ping"  # its pumps run: every thread exists
+                upstream.sendall(b"pong")
+                assert supervisor.stdout is not None
+                assert supervisor.stdout.readline() == "relayed\n"
+                (init,) = sandbox.children_of(supervisor.pid)
+                tasks = {task.name: task for task in Path(f"/proc/{init}/task").iterdir()}
+                main = tasks.pop(str(init))
+                forwarded = {int(sig) for sig in sandbox._FORWARDED}
+                assert len(tasks) >= 3  # the accept loop and the connection's two pumps
+                for name, task in tasks.items():
+                    assert forwarded <= _blocked(task), f"relay thread {name} takes signals"
+                assert not forwarded & _blocked(main)
+                supervisor.send_signal(signal.SIGTERM)
+                assert supervisor.wait(10) == -signal.SIGTERM  # the app ended by it
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(supervisor.pid, signal.SIGKILL)
+            mock.close()
 
 
 # -- the fake outside world -------------------------------------------------------------
