@@ -18,7 +18,7 @@ import sys
 
 from harness.capture import CaptureServer
 from harness.capture import CaptureStore
-from harness.capture.store import DEFAULT_BUDGET_BYTES
+from harness.limits import DEFAULT_BUDGET_BYTES
 
 
 def _client(port: int, posts: int, megabytes: int) -> None:

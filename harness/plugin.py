@@ -24,7 +24,6 @@ from harness import __version__
 from harness import settings as settings_mod
 from harness.fixtures import posthog_events as posthog_events
 from harness.fixtures import posthog_mock as posthog_mock
-from harness.items import VerifyDirectory
 
 if t.TYPE_CHECKING:
     # The verification machinery is imported only when --posthog-verify is
@@ -214,6 +213,8 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     verify = parent.config.stash.get(session_key, None)
     if verify is None or path != parent.config.rootpath:
         return None
+    from harness.items import VerifyDirectory
+
     return VerifyDirectory.from_parent(parent, path=path, verify=verify)
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.capture.store import DEFAULT_BUDGET_BYTES
-from harness.subject.workspace import DEFAULT_LIMIT_BYTES
+from harness.limits import DEFAULT_BUDGET_BYTES
+from harness.limits import DEFAULT_LIMIT_BYTES
 
 SERVERS = ("werkzeug", "gunicorn", "auto")
 

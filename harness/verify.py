@@ -27,12 +27,13 @@ from pathlib import Path
 from harness.capture import CaptureServer
 from harness.capture import CaptureStore
 from harness.capture import RequestKind
-from harness.capture.store import DEFAULT_BUDGET_BYTES
 from harness.checks.ids import READ_EVENTS
 from harness.environ import snapshot
 from harness.envs import Choice
 from harness.envs import InstallError
 from harness.envs import choose
+from harness.limits import DEFAULT_BUDGET_BYTES
+from harness.limits import DEFAULT_LIMIT_BYTES
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import NoEnvBoot
@@ -72,7 +73,6 @@ from harness.subject.sandbox import MockRoute
 from harness.subject.sandbox import isolation
 from harness.subject.setup import DEFAULT_TIMEOUT_S
 from harness.subject.suite import run_suite
-from harness.subject.workspace import DEFAULT_LIMIT_BYTES
 from harness.subject.workspace import WorkspaceTooLarge
 from harness.subject.workspace import clone
 from harness.subject.workspace import fresh_copy

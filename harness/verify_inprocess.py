@@ -40,6 +40,7 @@ from pathlib import Path
 from harness.capture import CaptureServer
 from harness.capture.intercept import intercept
 from harness.environ import snapshot
+from harness.limits import DEFAULT_LIMIT_BYTES
 from harness.run import AppRef
 from harness.run import BootFailure
 from harness.run import Phase
@@ -66,7 +67,6 @@ from harness.subject.observations import parse_records
 from harness.subject.process import Timeouts
 from harness.subject.runtime import package_versions
 from harness.subject.setup import import_root_in
-from harness.subject.workspace import DEFAULT_LIMIT_BYTES
 from harness.subject.workspace import WorkspaceTooLarge
 from harness.subject.workspace import fresh_copy
 from harness.verify import Options

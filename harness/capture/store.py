@@ -35,10 +35,7 @@ from harness.capture.records import STATUS_DROPPED
 from harness.capture.records import CapturedEvent
 from harness.capture.records import CapturedRequest
 from harness.capture.records import RequestKind
-
-#: What one store keeps, bodies and decoded events together (twenty 60 MB posts
-#: once took pytest to 819 MiB; a real app's whole run is a few hundred KB).
-DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024
+from harness.limits import DEFAULT_BUDGET_BYTES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,9 +22,9 @@ import typing as t
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from harness.limits import DEFAULT_LIMIT_BYTES
 from harness.run import SuiteOutcome
 from harness.subject.sandbox import run_sandboxed
-from harness.subject.workspace import DEFAULT_LIMIT_BYTES
 from harness.subject.workspace import fresh_copy
 
 _MESSAGE_CHARS = 300

@@ -31,6 +31,8 @@ import shutil
 import stat
 from pathlib import Path
 
+from harness.limits import DEFAULT_LIMIT_BYTES
+
 # Version control, caches and environments are not the app. ``instance/`` is
 # copied: apps keep their config and SQLite database there and fail without
 # them. Earlier users in that database do not collide with the scenario's (its
@@ -53,8 +55,6 @@ NOT_THE_APP = (
 #: A folder holding this file is a virtualenv (PEP 405), whatever its name.
 VENV_MARKER = "pyvenv.cfg"
 
-#: Bytes a workspace may take on disk (holes of sparse files not counted).
-DEFAULT_LIMIT_BYTES = 1024**3
 #: What every entry counts at least (its inode and directory entry), so a
 #: million empty files cannot pass for an empty tree.
 ENTRY_BYTES = 512

@@ -75,6 +75,32 @@ def test_off_by_default_the_suite_runs_as_usual(pytester: pytest.Pytester) -> No
     result.assert_outcomes(passed=1)
 
 
+def test_off_by_default_the_plugin_imports_none_of_the_verification(
+    pytester: pytest.Pytester,
+) -> None:
+    """Installed, the plugin loads in every pytest run of the environment: without
+    --posthog-verify it reads its options and nothing else (the rest costs
+    about 0.6 CPU-s a run)."""
+    pytester.makeconftest(
+        "import sys\n"
+        "def pytest_sessionfinish(session):\n"
+        "    loaded = sorted(m for m in sys.modules if m.startswith(('harness', 'responses',"
+        " 'jinja2', 'requests')))\n"
+        "    print('LOADED', ' '.join(loaded))\n"
+    )
+    pytester.makepyfile("def test_ok():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    loaded = result.stdout.str().split("LOADED ", 1)[1].splitlines()[0].split()
+    assert set(loaded) == {
+        "harness",
+        "harness.fixtures",
+        "harness.limits",
+        "harness.plugin",
+        "harness.settings",
+    }
+
+
 def test_header_names_each_setting_source(
     pytester: pytest.Pytester, reference_app: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
