@@ -54,6 +54,7 @@ from harness.scenario.plan import plan_app
 from harness.scenario.transport import TransportError
 from harness.static import analyze
 from harness.static.claims import read_setup_report
+from harness.static.walk import shared_parses
 from harness.subject import setup
 from harness.subject.discovery import DiscoveryError
 from harness.subject.discovery import discover
@@ -208,18 +209,20 @@ def find(
     ``environ`` is where ``FLASK_APP`` is read (None: a fresh snapshot).
     """
     app = AppRef(name=name, root=str(app_root))
-    try:
-        manifest = load_manifest(app_root)
-        environ = snapshot() if environ is None else environ
-        location = discover(app_root, environ=environ, manifest=manifest)
-    except (DiscoveryError, ManifestError) as exc:
-        raised = isinstance(exc, DiscoveryError) and exc.app_raised
-        # The first line is the cause; "Looked at:" introduces the lines after it.
-        cause = str(exc).splitlines()[0].removesuffix(" Looked at:")
-        return BootFailure(Phase.DISCOVER, cause, raised, str(exc))
-    app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
-    planned = setup.setup_commands(app_root, manifest)
-    return Subject(app, location, manifest, analyze(app_root), planned, read_setup_report(app_root))
+    with shared_parses():  # the three readers below parse each file once
+        try:
+            manifest = load_manifest(app_root)
+            environ = snapshot() if environ is None else environ
+            location = discover(app_root, environ=environ, manifest=manifest)
+        except (DiscoveryError, ManifestError) as exc:
+            raised = isinstance(exc, DiscoveryError) and exc.app_raised
+            # The first line is the cause; "Looked at:" introduces the lines after it.
+            cause = str(exc).splitlines()[0].removesuffix(" Looked at:")
+            return BootFailure(Phase.DISCOVER, cause, raised, str(exc))
+        app = dataclasses.replace(app, target=location.target, found_by=location.found_by)
+        planned = setup.setup_commands(app_root, manifest)
+        static = analyze(app_root)
+    return Subject(app, location, manifest, static, planned, read_setup_report(app_root))
 
 
 def new_run(subject: Subject, *, mode: str, mock_host: str) -> tuple[Run, Identity, dict[str, str]]:

@@ -37,6 +37,7 @@ from harness.static.envflow import config_key
 from harness.static.envflow import env_name
 from harness.static.walk import iter_source_files
 from harness.static.walk import iter_text_files
+from harness.static.walk import parse_file
 
 # A project or personal key: the prefix must start a token ("graphc_x" is not one).
 KEY_RE = re.compile(r"(?<![A-Za-z0-9_])ph[cx]_[A-Za-z0-9_\-]{8,}")
@@ -261,8 +262,8 @@ def _parse_all(root: Path) -> tuple[list[_Source], list[str]]:
     for path in iter_source_files(root):
         rel = path.relative_to(root).as_posix()
         try:
+            tree = parse_file(path)
             data = path.read_bytes()
-            tree = ast.parse(data, filename=rel)
         except SyntaxError as exc:
             errors.append(f"{rel}:{exc.lineno}: {exc.msg}" if exc.lineno else f"{rel}: {exc.msg}")
             continue

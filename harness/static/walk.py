@@ -11,6 +11,10 @@ fake keys that are not the integration's fault)::
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import contextvars
+import threading
 import typing as t
 from pathlib import Path
 
@@ -65,6 +69,61 @@ def iter_source_files(root: Path) -> t.Iterator[Path]:
                 yield from iter_source_files(entry)
         elif entry.suffix == ".py" and not is_test_file(entry):
             yield entry
+
+
+# CPython 3.11 keeps ast.parse's recursion counter per interpreter: two threads
+# parsing at once (an object freed mid-parse lets another thread run) can fail
+# with "AST constructor recursion depth mismatch". The harness reads apps from
+# several threads, so every parse of its process takes this lock; parsing
+# holds the GIL throughout anyway, so nothing runs slower.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse``, one thread at a time (see ``_PARSE_LOCK``)."""
+    with _PARSE_LOCK:
+        return ast.parse(source, filename=filename)
+
+
+def parse_expression(source: str) -> ast.expr:
+    """One expression (``mode="eval"``), one thread at a time."""
+    with _PARSE_LOCK:
+        return ast.parse(source, mode="eval").body
+
+
+#: The trees parsed within :func:`shared_parses`, by (path, mtime, size).
+_SHARED: contextvars.ContextVar[dict[tuple[str, int, int], ast.Module] | None] = (
+    contextvars.ContextVar("posthog_verify_parses", default=None)
+)
+
+
+@contextlib.contextmanager
+def shared_parses() -> t.Iterator[None]:
+    """Within it (in this thread), :func:`parse_file` parses each file once:
+    discovery, static analysis and set-up detection read the same files of an
+    app one after the other. The trees go with the block, so memory holds one
+    app's at most."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def parse_file(path: Path) -> ast.Module:
+    """The syntax tree of one of the app's files; inside :func:`shared_parses`
+    the same tree for every reader (never change one).
+
+    :raises SyntaxError, ValueError, OSError: as ``ast.parse`` and reading do.
+    """
+    memo = _SHARED.get()
+    if memo is None:
+        return parse(path.read_bytes(), filename=str(path))
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in memo:
+        memo[key] = parse(path.read_bytes(), filename=str(path))
+    return memo[key]
 
 
 # Files other than Python that apps commit configuration in.

@@ -32,6 +32,8 @@ import typing as t
 from pathlib import Path
 
 from harness.static.walk import is_skipped_dir
+from harness.static.walk import parse_expression
+from harness.static.walk import parse_file
 from harness.subject.manifest import Manifest
 from harness.subject.manifest import load_manifest
 
@@ -187,7 +189,7 @@ def _locate(root: Path, value: str, found_by: str) -> AppLocation:
 def _parse_attr(expr: str, value: str, found_by: str) -> tuple[str, str | None]:
     """``name`` or ``name(literal, args)``, parsed as Flask's ``locate_app`` does."""
     try:
-        node = ast.parse(expr.strip(), mode="eval").body
+        node = parse_expression(expr.strip())
     except SyntaxError:
         node = None
     if isinstance(node, ast.Name):
@@ -268,7 +270,7 @@ def _explicit_kind(
 
 def _parse(path: Path, root: Path) -> _Module:
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        tree = parse_file(path)
     except SyntaxError as exc:
         where = f"{_rel(path, root)}:{exc.lineno}"
         raise DiscoveryError(

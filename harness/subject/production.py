@@ -29,6 +29,7 @@ import shlex
 from pathlib import Path
 
 from harness.serve import GUNICORN_HOOKS
+from harness.static.walk import parse
 
 #: More workers than this are served as this many: the defect shows with two.
 MAX_WORKERS = 4
@@ -135,7 +136,7 @@ def _options(args: list[str], notes: list[str]) -> dict[str, object]:
 def _config_file(path: Path, notes: list[str]) -> dict[str, object]:
     """Literal top-level settings of a gunicorn config file (never executed)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        tree = parse(path.read_text(encoding="utf-8", errors="replace"))
     except SyntaxError as exc:
         notes.append(f"{path.name} does not parse ({exc.msg}): not used")
         return {}

@@ -52,6 +52,7 @@ from harness.run import BootFailure
 from harness.run import Phase
 from harness.run import SetupCommand
 from harness.static.walk import iter_source_files
+from harness.static.walk import parse_file
 from harness.subject.manifest import expand_env
 
 if t.TYPE_CHECKING:
@@ -368,7 +369,7 @@ def _imports(path: Path, module: str) -> bool:
 
 def _parse(path: Path) -> ast.Module | None:
     try:
-        return ast.parse(path.read_bytes(), filename=str(path))
+        return parse_file(path)
     except (SyntaxError, ValueError, OSError):
         return None
 
@@ -386,15 +387,20 @@ def creates_database(name: str) -> bool:
 
 def init_db_command(root: Path) -> PlannedCommand | None:
     """A CLI command the app registers whose name says it creates the database."""
-    trees = [(path, tree) for path in iter_source_files(root) if (tree := _parse(path))]
+    # Each tree walked once: the three scans below read the same list of nodes.
+    sources = [
+        (path, tree, list(ast.walk(tree)))
+        for path in iter_source_files(root)
+        if (tree := _parse(path))
+    ]
     # ``app.cli.add_command(fn)`` is often in another module than ``fn``.
     added = {
         name: found
-        for path, tree in trees
-        for name, found in _added_commands(tree, _module_name(path, root)).items()
+        for path, tree, nodes in sources
+        for name, found in _added_commands(tree, nodes, _module_name(path, root)).items()
     }
-    for path, tree in trees:
-        for argv, how, flask_app in _cli_commands(tree, added, _module_name(path, root)):
+    for path, tree, nodes in sources:
+        for argv, how, flask_app in _cli_commands(tree, nodes, added, _module_name(path, root)):
             if creates_database(argv[-1]):
                 where = path.relative_to(root).as_posix()
                 reason = f"the app registers the CLI command {' '.join(argv)!r} ({how} in {where})"
@@ -415,7 +421,10 @@ def _module_name(path: Path, root: Path) -> str:
 
 
 def _cli_commands(
-    tree: ast.Module, added: dict[str, tuple[str, str | None]], module: str
+    tree: ast.Module,
+    nodes: list[ast.AST],
+    added: dict[str, tuple[str, str | None]],
+    module: str,
 ) -> t.Iterator[tuple[tuple[str, ...], str, str | None]]:
     """``(argv after flask, how it is registered, FLASK_APP or None)`` for each
     command a module registers: ``@app.cli.command("x")``, ``@bp.cli.command("x")``
@@ -423,9 +432,9 @@ def _cli_commands(
     A command registered at module level on a module-level app object belongs
     to that object (``module:app``); one registered inside a function (a
     factory, an ``init_app``) to whatever app the function is given: None."""
-    groups = _blueprint_groups(tree)
+    groups = _blueprint_groups(nodes)
     top_level = {id(node) for node in tree.body}
-    for node in ast.walk(tree):
+    for node in nodes:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for decorator in node.decorator_list:
@@ -462,11 +471,11 @@ def _command_name(call: ast.Call | None, function: str) -> str:
     return function.replace("_", "-")
 
 
-def _blueprint_groups(tree: ast.Module) -> dict[str, str | None]:
+def _blueprint_groups(nodes: list[ast.AST]) -> dict[str, str | None]:
     """``bp = Blueprint("auth", ...)``: its commands sit under ``flask auth ...``
     unless ``cli_group=None`` (or another group name) says otherwise."""
     groups: dict[str, str | None] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         func = node.value.func
@@ -483,12 +492,14 @@ def _blueprint_groups(tree: ast.Module) -> dict[str, str | None]:
     return groups
 
 
-def _added_commands(tree: ast.Module, module: str) -> dict[str, tuple[str, str | None]]:
+def _added_commands(
+    tree: ast.Module, nodes: list[ast.AST], module: str
+) -> dict[str, tuple[str, str | None]]:
     """Functions passed to ``<x>.cli.add_command(fn)``: the call's text, and
     ``module:x`` when the call is a module-level statement on a name."""
     top_level = {id(stmt.value) for stmt in tree.body if isinstance(stmt, ast.Expr)}
     added: dict[str, tuple[str, str | None]] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         if node.func.attr == "add_command" and node.args and isinstance(node.args[0], ast.Name):
