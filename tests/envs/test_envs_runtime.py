@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+from pathlib import Path
+
 import pytest
 
+from harness.subject.runtime import PACKAGES
 from harness.subject.runtime import describe_range
+from harness.subject.runtime import installed_version
 from harness.subject.runtime import missing_sdk_api
 from harness.subject.runtime import missing_sdk_module
 from harness.subject.runtime import parse_version
@@ -171,3 +177,37 @@ def test_the_import_rule_reads_the_same_table() -> None:
     assert "(it ships from posthog 7.66.0 on" in message
     assert missing_sdk_module("posthog.integrations.flask", {"posthog": "7.66.0"}) is None
     assert missing_sdk_module("posthog.integrations.nope", {"posthog": "6.0.0"}) is None
+
+
+@pytest.mark.parametrize(
+    ("folder", "filename"),
+    [
+        pytest.param("demo_pkg-1.2.3.dist-info", "METADATA", id="wheel"),
+        pytest.param("demo_pkg.egg-info", "PKG-INFO", id="egg-info"),
+    ],
+)
+def test_the_version_is_read_from_the_metadata_headers_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, filename: str
+) -> None:
+    """A long description may say ``Version:`` too; only the header counts,
+    as importlib.metadata.version() reads it."""
+    meta = tmp_path / folder
+    meta.mkdir()
+    (meta / filename).write_text(
+        "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.2.3\n\n"
+        "Changelog\nVersion: 9.9.9 is not released\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert installed_version("demo-pkg") == importlib.metadata.version("demo-pkg") == "1.2.3"
+    assert installed_version("no-such-package-posthog-verify") is None
+
+
+def test_the_runtime_record_names_each_installed_package() -> None:
+    versions = runtime_record()["versions"]
+    for name in PACKAGES:
+        try:
+            expected: str | None = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            expected = None
+        assert versions.get(name) == expected
