@@ -50,6 +50,8 @@ import time
 import typing as t
 from pathlib import Path
 
+from harness.environ import snapshot
+
 #: The isolation a run states (``Run.isolation``), by mode.
 NAMESPACES = "network+pid namespaces"
 GUARD_ONLY = (
@@ -144,9 +146,10 @@ def _probe() -> str:
     """
     root = str(Path(__file__).resolve().parents[2])
     code = "from harness.subject.sandbox import _switch_namespaces as s; s()"
+    environ = snapshot()  # the first isolation() may come from a pool thread
     env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
+        **environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (root, environ.get("PYTHONPATH")))),
     }
     try:
         done = subprocess.run(
