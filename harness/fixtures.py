@@ -1,7 +1,7 @@
 """Pytest fixtures for a user's own in-process tests of their PostHog integration.
 
 While a test uses them, every ``requests`` call is intercepted (see
-:mod:`harness.capture.intercept`): PostHog's go to the mock, anything else is
+:mod:`harness.capture.interception`): PostHog's go to the mock, anything else is
 refused. ``urllib`` and ``httpx`` (``AsyncPosthog``) are not seen. The plugin
 serves them to every test suite once the package is installed::
 
@@ -32,7 +32,7 @@ import pytest
 if t.TYPE_CHECKING:
     # Imported for types only: this module loads with the plugin in every pytest
     # run, and the mock (responses, requests) is needed only by a test that asks.
-    from harness.capture.intercept import InProcessMock
+    from harness.capture.interception import InProcessMock
     from harness.capture.records import CapturedEvent
     from harness.capture.store import CaptureStore
 
@@ -228,7 +228,7 @@ def _listing(events: t.Sequence[CapturedEvent]) -> str:
 @pytest.fixture
 def posthog_mock() -> t.Iterator[InProcessMock]:
     """An active in-process PostHog mock, empty at the start of each test."""
-    from harness.capture.intercept import intercept
+    from harness.capture.interception import intercept
 
     with intercept() as mock, _clients_built() as clients:
         mock.store.clear()

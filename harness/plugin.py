@@ -81,14 +81,20 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("posthog_verify"):
         _refuse_verify_options_without_verify(config)
         return
+    settings = settings_mod.resolve(config)
+    config.stash[settings_key] = settings
+    if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
+        # This process boots apps (an xdist controller does not): the zygote
+        # imports flask and posthog while this process imports the harness.
+        from harness.subject.zygote import warm_up
+
+        warm_up(settings.server.value)
     from harness.selection import Selection
     from harness.session import VerifySession
     from harness.session import select
     from harness.subject.process import Timeouts
     from harness.verify import Options
 
-    settings = settings_mod.resolve(config)
-    config.stash[settings_key] = settings
     timeouts = Timeouts(
         boot_s=settings.timeout.value,
         request_s=settings.timeout.value,
@@ -117,8 +123,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.condense import ErrorCondenser
 
     config.pluginmanager.register(ErrorCondenser(), "posthog-verify-condenser")
-    if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
-        verify.warm_up()  # this process boots apps (an xdist controller does not)
     # In verify mode the apps are the tests: collection starts at the rootdir,
     # whose collector yields the apps, and the project's own suite is not run.
     # Node ids given as arguments were kept in the selection above.

@@ -34,7 +34,6 @@ from harness.selection import Selection
 from harness.subject.manifest import ManifestError
 from harness.subject.manifest import load_manifest
 from harness.subject.process import interrupt_all
-from harness.subject.process import warm_up
 from harness.verdict import Result
 from harness.verdict import Status
 from harness.verify import Options
@@ -164,10 +163,6 @@ class VerifySession:
         self._baseline_lock = threading.Lock()
         self._facts_sent: set[str] = set()
         self.gathered: dict[str, dict[str, t.Any]] = {}
-
-    def warm_up(self) -> None:
-        """Get the app launcher ready in the background (this process verifies)."""
-        self._pool.submit(warm_up, self.options.server)
 
     def outcome(self, entry: AppEntry) -> AppOutcome:
         """The verdicts on ``entry``; starts it and the rest of its bucket if needed."""

@@ -38,7 +38,7 @@ import typing as t
 from pathlib import Path
 
 from harness.capture import CaptureServer
-from harness.capture.intercept import intercept
+from harness.capture.interception import intercept
 from harness.environ import snapshot
 from harness.limits import DEFAULT_LIMIT_BYTES
 from harness.run import AppRef
@@ -84,7 +84,7 @@ if t.TYPE_CHECKING:
 
     from flask import Flask
 
-    from harness.capture.intercept import InProcessMock
+    from harness.capture.interception import InProcessMock
     from harness.scenario import Identity
     from harness.subject.discovery import AppLocation
     from harness.subject.manifest import Manifest

@@ -23,6 +23,7 @@ from harness.environ import snapshot
 from harness.session import AppEntry
 from harness.session import VerifySession
 from harness.subject.process import Timeouts
+from harness.subject.zygote import warm_up
 from harness.verdict import Status
 from harness.verify import Options
 from harness.verify import base_environ
@@ -118,7 +119,7 @@ def test_no_pool_thread_walks_the_environment_while_apps_are_verified(
     options = Options(timeouts=Timeouts(boot_s=20.0, request_s=10.0, stop_s=20.0))
     session = VerifySession([AppEntry("healthy", HEALTHY, 0)], options, concurrency=2)
     try:
-        session.warm_up()
+        warm_up(options.server)
         outcome = session.outcome(session.entries[0])
     finally:
         session.close()

@@ -50,14 +50,12 @@ from harness.subject.sandbox import launcher_command
 from harness.subject.zygote import ForkedChild
 from harness.subject.zygote import ZygoteUnavailable
 from harness.subject.zygote import shared_zygote
+from harness.subject.zygote import wanted_launcher
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 _TAIL_CHARS = 4000
-#: ``spawn`` or ``fork``: how children are launched (default fork where possible).
-LAUNCHER_ENV = "POSTHOG_VERIFY_LAUNCHER"
-LAUNCHERS = ("spawn", "fork")
 logger = logging.getLogger(__name__)
 
 
@@ -111,24 +109,6 @@ def _tail(path: Path) -> str:
             return handle.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
-
-
-def wanted_launcher(server: str) -> str:
-    """The launcher for a ``server`` child: the env var's, else fork where it
-    exists; gunicorn always spawns (see the module docstring)."""
-    wanted = os.environ.get(LAUNCHER_ENV, "").strip().lower() or "fork"
-    if wanted not in LAUNCHERS:
-        raise ValueError(f"{LAUNCHER_ENV}={wanted!r}: expected one of {', '.join(LAUNCHERS)}")
-    if wanted == "fork" and (server == "gunicorn" or not hasattr(os, "fork")):
-        return "spawn"
-    return wanted
-
-
-def warm_up(server: str) -> None:
-    """Start this process's zygote now, if apps will be forked from it, so its
-    imports overlap whatever the caller does before the first app boots."""
-    if wanted_launcher(server) == "fork":
-        shared_zygote()
 
 
 class AppProcess:

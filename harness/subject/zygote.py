@@ -486,6 +486,32 @@ _shared_failed: str | None = None
 _shared_lock = threading.Lock()
 
 
+#: ``spawn`` or ``fork``: how app children start (default: fork, where it exists).
+LAUNCHER_ENV = "POSTHOG_VERIFY_LAUNCHER"
+LAUNCHERS = ("spawn", "fork")
+
+
+def wanted_launcher(server: str) -> str:
+    """The launcher for a ``server`` child: the env var's, else fork where it
+    exists; gunicorn always spawns (see :mod:`harness.subject.process`)."""
+    wanted = os.environ.get(LAUNCHER_ENV, "").strip().lower() or "fork"
+    if wanted not in LAUNCHERS:
+        raise ValueError(f"{LAUNCHER_ENV}={wanted!r}: expected one of {', '.join(LAUNCHERS)}")
+    if wanted == "fork" and (server == "gunicorn" or not hasattr(os, "fork")):
+        return "spawn"
+    return wanted
+
+
+def warm_up(server: str) -> None:
+    """Start this process's zygote in the background, if apps will be forked
+    from it: its imports (flask and posthog, half a second) then overlap the
+    harness's own, and the first boot waits only for what is left of them.
+    Light to import (the standard library only), so pytest_configure calls it
+    before it imports the rest of the harness."""
+    if wanted_launcher(server) == "fork":
+        threading.Thread(target=shared_zygote, name="posthog-verify-warm-up", daemon=True).start()
+
+
 def shared_zygote() -> Zygote | None:
     """This process's zygote, started on first use; None (logged once) when it
     cannot start or has died, so the caller spawns instead."""

@@ -23,11 +23,11 @@ from served import make_process
 
 from harness.capture import CaptureServer
 from harness.subject import process as process_module
-from harness.subject.process import LAUNCHER_ENV
 from harness.subject.process import BootError
-from harness.subject.process import wanted_launcher
 from harness.subject.workspace import fresh_copy
+from harness.subject.zygote import LAUNCHER_ENV
 from harness.subject.zygote import Zygote
+from harness.subject.zygote import wanted_launcher
 
 
 @pytest.fixture(autouse=True)
