@@ -7,7 +7,6 @@ waiting out the SDK's 5 s interval.
 from __future__ import annotations
 
 import threading
-import time
 import typing as t
 
 import pytest
@@ -173,7 +172,6 @@ def test_ten_thousand_events_from_four_threads(frontend: t.Any) -> None:
         with lock:
             sent.extend(t.cast(list[str], mine))
 
-    start = time.monotonic()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
     for th in threads:
         th.start()
@@ -181,9 +179,7 @@ def test_ten_thousand_events_from_four_threads(frontend: t.Any) -> None:
         th.join()
     client.flush()
     client.shutdown()
-    elapsed = time.monotonic() - start
     got = [e.uuid for e in frontend.store.events()]
     assert len(sent) == len(set(sent)) == 10_000
     assert len(got) == 10_000
     assert set(got) == set(sent)
-    assert elapsed < 20, elapsed

@@ -73,13 +73,13 @@ def test_retry_backoff_after_a_5xx(any_python: str) -> None:
         attempts = _attempts(mock)
     assert [status for status, _ in attempts] == [500, 500, 200]
     gaps = [later[1] - earlier[1] for earlier, later in itertools.pairwise(attempts)]
-    if parse_version(seen["posthog"]) < (7,):
-        # 6.x retries through the backoff library: exponential with full jitter.
-        assert 0 <= gaps[0] < 1.3
-        assert 0 <= gaps[1] < 2.3
-    else:
-        assert gaps[0] == pytest.approx(1.0, abs=0.3)
-        assert gaps[1] == pytest.approx(2.0, abs=0.4)
+    # Only lower bounds: a loaded machine lengthens a gap, never shortens it.
+    # 6.x retries through the backoff library (exponential with full jitter,
+    # so any gap from 0); 7.x sleeps 1 s, then 2 s: a stop that does not wait
+    # for shutdown() loses the retried batch (what flush_on_shutdown provokes).
+    if parse_version(seen["posthog"]) >= (7,):
+        assert gaps[0] >= 1.0
+        assert gaps[1] >= 2.0
 
 
 def test_exit_without_shutdown(any_python: str) -> None:

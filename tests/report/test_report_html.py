@@ -73,15 +73,9 @@ def test_text_from_an_app_cannot_break_out(make_app: t.Any, versions: dict[str, 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
 
 
-def test_500_apps_stay_small_and_render_fast(make_app: t.Any, versions: dict[str, str]) -> None:
-    report = _big_report(make_app, versions)
-    started = time.perf_counter()
-    text = html_report(report)
-    elapsed = time.perf_counter() - started
-    size = len(text.encode())
-    print(f"500 apps: {size / 1e6:.2f} MB rendered in {elapsed:.2f} s")
-    assert size < 8_000_000  # about 16 kB an app at most, evidence cut to its budget
-    assert elapsed < 10.0
+def test_500_apps_stay_small(make_app: t.Any, versions: dict[str, str]) -> None:
+    text = html_report(_big_report(make_app, versions))
+    assert len(text.encode()) < 8_000_000  # about 16 kB an app at most, evidence cut to its budget
 
 
 def _big_report(make_app: t.Any, versions: dict[str, str]) -> dict[str, t.Any]:
