@@ -1,7 +1,7 @@
 """Benchmark: where a verification's time and CPU go, on this machine.
 
     python bench/run.py                      # the full benchmark (10, 50, 200 apps)
-    python bench/run.py --apps 3 --repeat 1  # the reduced form CI runs
+    python bench/run.py --apps 1,3 --repeat 1  # the reduced form CI runs
 
 Prints, each measured here and now (nothing is asserted):
 
@@ -15,7 +15,8 @@ Prints, each measured here and now (nothing is asserted):
    excess over the floor;
 3. for each ``--apps`` count of copies of the reference app: wall time, apps
    per second, and CPU in total and per app with ``-n 2`` (the smallest
-   count also with ``-n 0``), so the growth shows;
+   count also with ``-n 0``), so the growth shows; with two counts or more,
+   the CPU each additional app costs and the fixed CPU of a run;
 4. peak memory (max RSS) per pytest process (each xdist worker) while judging
    the largest count; app children are separate processes and not counted.
 
@@ -220,23 +221,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"3. {', '.join(map(str, counts))} copies of the reference app")
         print("   apps  -n    wall   apps/s   CPU total   CPU per app")
         peaks: dict[str, int] = {}
+        parallel: dict[int, float] = {}  # apps -> CPU total with -n 2
         for count in counts:
             pattern = copies(count, work / f"apps{count}")
             for workers in (0, 2) if count == counts[0] else (2,):
                 measured = verify(pattern, workers, work / f"n{workers}")
                 if count == counts[-1]:
                     peaks |= {f"-n {workers} {name}": kib for name, kib in measured.rss_kib.items()}
+                if workers == 2:
+                    parallel[count] = measured.cpu_s
                 print(
                     f"   {count:4d}  {workers:2d}  {measured.wall_s:6.2f} s  "
                     f"{count / measured.wall_s:5.2f}    {measured.cpu_s:7.2f} s   "
                     f"{measured.cpu_s / count:6.3f} s"
                 )
             shutil.rmtree(work / f"apps{count}")
+        if len(parallel) > 1:
+            print_growth(parallel)
         print(f"4. peak memory per pytest process (max RSS), {counts[-1]} apps")
         for name, kib in sorted(peaks.items()):
             print(f"   {name:24s} {kib / 1024:7.1f} MiB")
     print(f"   load average at end {_load()}")
     return 0
+
+
+def print_growth(parallel: dict[int, float]) -> None:
+    """CPU per additional app (the slope between the smallest and largest
+    counts) and what a run costs whatever its size (the intercept: pytest and
+    its workers starting, a zygote and a namespace probe per worker). The
+    slope is what a large run pays per app; CPU per app above mixes in the
+    fixed part, which small counts feel most."""
+    (low, low_cpu), (high, high_cpu) = min(parallel.items()), max(parallel.items())
+    slope = (high_cpu - low_cpu) / (high - low)
+    fixed = low_cpu - slope * low
+    print(f"   -n 2: {slope:.3f} CPU-s per additional app, {fixed:.2f} CPU-s fixed per run")
 
 
 def _load() -> str:
