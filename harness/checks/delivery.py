@@ -220,14 +220,30 @@ def no_silent_drops(run: Run) -> Result:
     exception_steps = {
         steps.get(event.uuid) for event in events if event.event == "$exception" and event.uuid
     }
-    items = []
+    # A stop killed at its deadline cut the delivery short: what had not
+    # arrived by then may have been on its way (a loaded machine, an SDK
+    # retrying), so only what the SDK refused outright is a drop. A forked
+    # client's hang is the defect itself (flush_on_shutdown), so it counts.
+    cut_short = _killed(run) and not forked_losses(run)
+    items, undecided = [], 0
     for call in calls:
         if call.raised is not None:
             items.append(_call_evidence(call, f"the call raised {call.raised}"))
         elif call.uuid is None and not _deduplicated(call, exception_steps):
             items.append(_call_evidence(call, "returned no uuid: the SDK dropped it"))
         elif call.uuid is not None and call.uuid not in arrived:
-            items.append(_call_evidence(call, "its uuid never reached the mock"))
+            if cut_short:
+                undecided += 1
+            else:
+                items.append(_call_evidence(call, "its uuid never reached the mock"))
+    if not items and undecided:
+        return result(
+            check,
+            Status.ERROR,
+            f"not judged: {plural(undecided, 'call')} had not reached the mock when the stop "
+            f"was killed at its deadline ({run.process.stop_signal if run.process else '?'}): "
+            "see flush_on_shutdown",
+        )
     if not items:
         summary = f"all {plural(len(calls), 'call')} reached the mock"
         refused = _refused_at_stop(run, calls)

@@ -328,3 +328,35 @@ def test_a_call_that_raised_is_quoted_as_raising_not_as_dropped() -> None:
     verdict = no_silent_drops(dataclasses.replace(run, capture_calls=calls))
     assert verdict.status is Status.FAIL
     assert "the call raised TypeError: missing 1 required argument" in json.dumps(verdict.evidence)
+
+
+KILLED_AT_STOP = ProcessOutcome(1, -9, "SIGKILL after SIGTERM timeout (10 s)", 10.0)
+
+
+def test_a_stop_killed_at_its_deadline_leaves_undelivered_calls_unjudged() -> None:
+    """What had not arrived when the harness killed the stop may have been on
+    its way (a loaded machine, the SDK's retry): error, never the app's fail."""
+    run = build(edit(SPECS, "note_created", arrives=False))
+    verdict = no_silent_drops(dataclasses.replace(run, process=KILLED_AT_STOP))
+    assert verdict.status is Status.ERROR
+    assert verdict.summary == (
+        "not judged: 1 call had not reached the mock when the stop was killed at its "
+        "deadline (SIGKILL after SIGTERM timeout (10 s)): see flush_on_shutdown"
+    )
+
+
+def test_a_call_the_sdk_refused_is_a_drop_even_when_the_stop_was_killed() -> None:
+    dropped = Spec(
+        "00000000-0000-4000-8000-000000000077",
+        "signup_tracked",
+        2,
+        "user_42",
+        via="module",
+        line=63,
+        arrives=False,
+        returns_uuid=False,
+    )
+    run = build((*edit(SPECS, "note_created", arrives=False), dropped))
+    verdict = no_silent_drops(dataclasses.replace(run, process=KILLED_AT_STOP))
+    assert verdict.status is Status.FAIL
+    assert [item["location"] for item in verdict.evidence] == ["app.py:63"]  # not the cut one
