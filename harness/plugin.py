@@ -88,7 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
         # imports flask and posthog while this process imports the harness.
         from harness.subject.zygote import warm_up
 
-        warm_up(settings.server.value)
+        try:
+            warm_up(settings.server.value)
+        except ValueError as exc:  # a bad POSTHOG_VERIFY_LAUNCHER
+            raise pytest.UsageError(str(exc)) from None
     from harness.selection import Selection
     from harness.session import VerifySession
     from harness.session import select

@@ -63,6 +63,16 @@ def test_bad_values_are_usage_errors(
     result.stderr.fnmatch_lines([message])
 
 
+def test_a_bad_launcher_variable_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTHOG_VERIFY_LAUNCHER", "vfork")
+    pytester.mkdir("app")
+    result = pytester.runpytest_subprocess("--posthog-verify", "--posthog-app=app")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*POSTHOG_VERIFY_LAUNCHER='vfork': expected one of spawn, fork*"])
+
+
 def test_a_glob_matching_nothing_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--posthog-verify", "--posthog-app", "nowhere/*")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
