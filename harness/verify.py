@@ -332,14 +332,20 @@ def _boot_and_drive(subject: Subject, options: Options, tmp: Path) -> Run:
         concurrent.futures.ThreadPoolExecutor(1) as side,
     ):
         run, identity, env = new_run(subject, mode="server", mock_host=mock.url)
-        workspace, spare = workspaces(Path(subject.app.root), tmp, options.workspace_limit_bytes)
-        no_env = side.submit(_boot_without_env, subject, env, options, tmp, spare, isolated)
+        workspace = fresh_copy(
+            Path(subject.app.root), tmp / "main", limit_bytes=options.workspace_limit_bytes
+        )
         assert run.canaries is not None
         probe = run.canaries.probe
         run = dataclasses.replace(run, workspace=str(workspace.resolve()), isolation=isolated)
         app_env = base_environ(options.environ) | app_settings(subject, options, workspace)
         app_env |= env | {"POSTHOG_VERIFY_MOCK_URL": mock.url}
         run, app_env = set_up(run, subject, options, workspace, app_env)
+        set_up_done = run.boot_failure is None
+        spare = no_env_copy(workspace, tmp)
+        no_env = side.submit(
+            _boot_without_env, subject, env, options, tmp, spare, isolated, set_up_done
+        )
         if run.boot_failure is not None:  # the app's set-up failed: nothing to boot
             no_env_boot, no_env_connections = no_env.result()
             return dataclasses.replace(run, no_env_boot=no_env_boot, connections=no_env_connections)
@@ -394,11 +400,20 @@ def app_settings(subject: Subject, options: Options, workspace: Path) -> dict[st
 
 
 def set_up(
-    run: Run, subject: Subject, options: Options, workspace: Path, env: dict[str, str]
+    run: Run,
+    subject: Subject,
+    options: Options,
+    workspace: Path,
+    env: dict[str, str],
+    *,
+    commands: bool = True,
 ) -> tuple[Run, dict[str, str]]:
     """The app's set-up in ``workspace`` (:mod:`harness.subject.setup`): the Run
     records it (and a failure); the env gains the app's import root. The
-    commands run under the app's own isolation, as its boots do."""
+    commands run under the app's own isolation, as its boots do.
+
+    :param commands: False: only the env (the commands ran in the copy this
+        workspace was cloned from)."""
     records, failure, env = setup.prepare(
         Path(subject.app.root),
         subject.manifest,
@@ -408,7 +423,7 @@ def set_up(
         timeout_s=options.setup_timeout_s,
         runner=setup.sandboxed_runner(workspace.parent),
         python=options.python,
-        commands=subject.planned_setup,
+        commands=subject.planned_setup if commands else (),
     )
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
 
@@ -525,16 +540,18 @@ def _failure_after_boot(
     return None
 
 
-def workspaces(app_root: Path, tmp: Path, limit_bytes: int) -> tuple[Path, Path]:
-    """The main boot's copy, and the no-env boot's clone of it.
+def no_env_copy(main: Path, tmp: Path) -> Path:
+    """The no-env boot's workspace: a clone of the main boot's copy, made once
+    the app's set-up ran there and before either boot writes anything.
 
-    One read of the user's tree and one size check: the clone is made before
-    either boot writes anything, hard-linking code, templates and assets and
-    copying the rest (:func:`harness.subject.workspace.clone`), so neither boot
-    sees the other's databases. ``bench/workspace_copies.py`` measures it.
+    The user's tree is read and size-checked once; the clone hard-links code,
+    templates and assets and copies the rest (:func:`harness.subject.workspace.clone`),
+    so neither boot sees the other's writes, and the database the set-up made
+    comes along: the set-up commands (``flask db upgrade`` is an interpreter
+    importing the app, 2 CPU-s and more) run once, not once a boot.
+    ``bench/workspace_copies.py`` measures the clone.
     """
-    main = fresh_copy(app_root, tmp / "main", limit_bytes=limit_bytes)
-    return main, clone(main, tmp / "noenv" / main.name)
+    return clone(main, tmp / "noenv" / main.name)
 
 
 def _boot_without_env(
@@ -544,6 +561,7 @@ def _boot_without_env(
     tmp: Path,
     workspace: Path,
     isolated: str,
+    set_up_done: bool,
 ) -> tuple[NoEnvBoot, tuple[ConnectionAttempt, ...]]:
     """Boot the second workspace with every PostHog variable unset and ask for ``/``.
 
@@ -554,8 +572,11 @@ def _boot_without_env(
     unset = tuple(sorted(set(injected) | set(subject.static.env_names)))
     env = base_environ(options.environ) | app_settings(subject, options, workspace)
     env = {k: v for k, v in env.items() if k not in unset and not k.upper().startswith("POSTHOG")}
-    # The same set-up as the main boot; a failure here shows in the boot that follows.
-    _, env = set_up(Run(app=subject.app), subject, options, workspace, env)
+    # The set-up ran where this workspace was cloned from; only when it failed
+    # there is it tried again here (a failure shows in the boot that follows).
+    _, env = set_up(
+        Run(app=subject.app), subject, options, workspace, env, commands=not set_up_done
+    )
     with CaptureServer(unix_socket=isolated == NAMESPACES) as mock:
         process = AppProcess(
             workspace,

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from harness.checks import run_checks
+from harness.subject.workspace import fresh_copy
 from harness.verdict import Status
 from harness.verify import Options
+from harness.verify import no_env_copy
 from harness.verify import verify_app
-from harness.verify import workspaces
 from harness.verify_inprocess import verify_in_process
 
 pytestmark = pytest.mark.slow
@@ -51,7 +52,8 @@ def test_past_the_mock_budget_the_checks_that_read_events_error_and_the_rest_are
 
 
 def test_the_no_env_boot_gets_a_clone_not_a_second_copy(tmp_path: Path) -> None:
-    main, spare = workspaces(REFERENCE, tmp_path, 1024**3)
+    main = fresh_copy(REFERENCE, tmp_path / "main", limit_bytes=1024**3)
+    spare = no_env_copy(main, tmp_path)
     assert (main / "app" / "__init__.py").samefile(spare / "app" / "__init__.py")
     assert sorted(p.name for p in main.iterdir()) == sorted(p.name for p in spare.iterdir())
 

@@ -147,3 +147,38 @@ def test_login_on_the_landing_page_is_found_by_the_crawl() -> None:
     verdicts = _verdicts(run)
     assert verdicts["identify_on_login"] == ("pass", verdicts["identify_on_login"][1])
     assert {s for s, _ in verdicts.values()} == {"pass"}
+
+
+def test_the_set_up_runs_once_and_the_no_env_boot_gets_its_database(tmp_path: Path) -> None:
+    """The no-env boot's workspace is cloned after the set-up ran in the main
+    one: the command runs once (a second run was a second interpreter
+    importing the app), and the database it made is there for both boots."""
+    app = _copy("setup_init_db", tmp_path)
+    commands = app / "commands.py"
+    commands.write_text(
+        commands.read_text()
+        .replace(
+            '    click.echo("database ready")',
+            '    with open(os.environ["SETUP_COUNT"], "a") as log:\n'
+            '        log.write("ran\\n")\n'
+            '    click.echo("database ready")',
+        )
+        .replace("import sqlite3\n", "import os\nimport sqlite3\n", 1)
+    )
+    server = app / "server.py"  # its landing page now needs the table too
+    server.write_text(
+        server.read_text().replace(
+            '    track("landing_viewed")\n',
+            '    track("landing_viewed")\n'
+            '    db().execute("SELECT count(*) FROM accounts").fetchone()\n',
+        )
+    )
+    count = tmp_path / "setup-count.txt"
+    run = verify_app(
+        app, name="setup_init_db", options=Options(app_env={"SETUP_COUNT": str(count)})
+    )
+    assert count.read_text() == "ran\n"
+    assert [s.exit_code for s in run.setup] == [0]
+    assert run.no_env_boot is not None
+    assert (run.no_env_boot.served, run.no_env_boot.status) == (True, 200)
+    assert {s for s, _ in _verdicts(run).values()} == {"pass"}
