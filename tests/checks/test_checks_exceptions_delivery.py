@@ -188,18 +188,21 @@ def test_flush_errors_when_the_stop_fault_was_not_armed() -> None:
     assert flush_on_shutdown(good_run(stop_fault_armed=False)).status is Status.ERROR
 
 
+#: A module-level capture with no configured client: the SDK returns no uuid.
+MODULE_CALL_DROPPED = Spec(
+    "00000000-0000-4000-8000-000000000077",
+    "signup_tracked",
+    2,
+    "user_42",
+    via="module",
+    line=63,
+    arrives=False,
+    returns_uuid=False,
+)
+
+
 def test_no_silent_drops_fails_on_a_module_call_that_went_nowhere() -> None:
-    dropped = Spec(
-        "00000000-0000-4000-8000-000000000077",
-        "signup_tracked",
-        2,
-        "user_42",
-        via="module",
-        line=63,
-        arrives=False,
-        returns_uuid=False,
-    )
-    verdict = no_silent_drops(build((*SPECS, dropped)))
+    verdict = no_silent_drops(build((*SPECS, MODULE_CALL_DROPPED)))
     assert verdict.status is Status.FAIL
     assert verdict.summary == (
         "1 of 12 calls produced nothing at the mock, e.g. module capture() at app.py:63"
@@ -346,17 +349,7 @@ def test_a_stop_killed_at_its_deadline_leaves_undelivered_calls_unjudged() -> No
 
 
 def test_a_call_the_sdk_refused_is_a_drop_even_when_the_stop_was_killed() -> None:
-    dropped = Spec(
-        "00000000-0000-4000-8000-000000000077",
-        "signup_tracked",
-        2,
-        "user_42",
-        via="module",
-        line=63,
-        arrives=False,
-        returns_uuid=False,
-    )
-    run = build((*edit(SPECS, "note_created", arrives=False), dropped))
+    run = build((*edit(SPECS, "note_created", arrives=False), MODULE_CALL_DROPPED))
     verdict = no_silent_drops(dataclasses.replace(run, process=KILLED_AT_STOP))
     assert verdict.status is Status.FAIL
     assert [item["location"] for item in verdict.evidence] == ["app.py:63"]  # not the cut one
