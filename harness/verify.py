@@ -406,13 +406,13 @@ def set_up(
     workspace: Path,
     env: dict[str, str],
     *,
-    commands: bool = True,
+    run_commands: bool = True,
 ) -> tuple[Run, dict[str, str]]:
     """The app's set-up in ``workspace`` (:mod:`harness.subject.setup`): the Run
     records it (and a failure); the env gains the app's import root. The
     commands run under the app's own isolation, as its boots do.
 
-    :param commands: False: only the env (the commands ran in the copy this
+    :param run_commands: False: only the env (the commands ran in the copy this
         workspace was cloned from)."""
     records, failure, env = setup.prepare(
         Path(subject.app.root),
@@ -423,7 +423,7 @@ def set_up(
         timeout_s=options.setup_timeout_s,
         runner=setup.sandboxed_runner(workspace.parent),
         python=options.python,
-        commands=subject.planned_setup if commands else (),
+        commands=subject.planned_setup if run_commands else (),
     )
     return dataclasses.replace(run, setup=records, boot_failure=failure), env
 
@@ -575,7 +575,7 @@ def _boot_without_env(
     # The set-up ran where this workspace was cloned from; only when it failed
     # there is it tried again here (a failure shows in the boot that follows).
     _, env = set_up(
-        Run(app=subject.app), subject, options, workspace, env, commands=not set_up_done
+        Run(app=subject.app), subject, options, workspace, env, run_commands=not set_up_done
     )
     with CaptureServer(unix_socket=isolated == NAMESPACES) as mock:
         process = AppProcess(

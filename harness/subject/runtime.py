@@ -106,6 +106,7 @@ def package_versions() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=4)
 def _versions_on(path: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # ``path`` is only the cache's key: importlib.metadata reads sys.path itself.
     versions = [("python", platform.python_version())]
     for name in PACKAGES:
         found = installed_version(name)
