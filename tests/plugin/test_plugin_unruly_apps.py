@@ -26,6 +26,7 @@ def unruly_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
         "--posthog-verify",
         f"--posthog-app={APPS / 'unruly' / '*'}",
         f"--posthog-app={APPS / 'faulty' / 'ignores_sigterm'}",
+        f"--posthog-app={APPS / 'faulty' / 'holds_events_ignores_sigterm'}",
         f"--posthog-app={TARGET_APPS / 'reference'}",
         "--posthog-timeout=2",
         f"--posthog-report={out}",
@@ -130,6 +131,17 @@ def test_an_app_that_ignores_sigterm_errors_the_flush_check_only(
     results = checks(unruly_report, "ignores_sigterm")
     assert results["flush_on_shutdown"]["status"] == "error"
     assert "SIGKILL after SIGTERM timeout (2 s)" in results["flush_on_shutdown"]["summary"]
+    assert results["boots"]["status"] == "pass"
+
+
+def test_events_still_held_when_the_stop_is_killed_are_not_the_apps_drops(
+    unruly_report: dict[str, t.Any],
+) -> None:
+    results = checks(unruly_report, "holds_events_ignores_sigterm")
+    drops = results["no_silent_drops"]
+    assert drops["status"] == "error", drops
+    assert "had not reached the mock when the stop was killed at its deadline" in drops["summary"]
+    assert results["flush_on_shutdown"]["status"] == "error"
     assert results["boots"]["status"] == "pass"
 
 
