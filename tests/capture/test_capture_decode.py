@@ -45,7 +45,11 @@ def _json(value: t.Any) -> bytes:
 
 
 def _gzip(value: t.Any) -> bytes:
-    return gzip.compress(_json(value))
+    # mtime=0: the same bytes every time. gzip stamps the current second
+    # otherwise, and a parameter holding them got a different test id on each
+    # xdist worker that collected in another second ("Different tests were
+    # collected between gw1 and gw0").
+    return gzip.compress(_json(value), mtime=0)
 
 
 BATCH = {"api_key": "phc_k", "batch": [EVENT]}
