@@ -67,8 +67,6 @@ def test_fixtures_in_a_user_suite(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([REPO_ROOT, os.environ.get("PYTHONPATH", "")]))
     # Under xdist the inner run must not believe it is a worker (pytest-benchmark
     # would then warn, an error under -W error).
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
     # No conftest: installing the package registers the plugin, which serves
     # the fixtures, exactly as a user gets them.
     pytester.makepyfile(test_user=USER_TESTS)
@@ -97,11 +95,7 @@ def test_b_does_not_receive_what_a_left_queued(posthog_events):
 """
 
 
-def test_a_tests_queued_events_do_not_leak_into_the_next(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+def test_a_tests_queued_events_do_not_leak_into_the_next(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_leak=LEAK_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=2)
