@@ -357,16 +357,18 @@ class Instrumentation:
         def get(q: queue.Queue[t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
             item = original_get(q, *args, **kwargs)
             handed = q.__dict__.get(_HANDOVER_ATTR)
-            if getattr(instr._local, "serving", 0):
-                return item
             step = None
             if handed:
+                # Taken off the record whoever takes it: a stale id would be
+                # handed to the next object that reuses it.
                 with lock:
                     steps = handed.get(id(item))
                     if steps:
                         step = steps.pop(0)
                         if not steps:
                             del handed[id(item)]
+            if getattr(instr._local, "serving", 0):
+                return item
             if step is not None:
                 instr._step.set(step)
                 instr._local.handed_over = True

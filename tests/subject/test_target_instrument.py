@@ -240,6 +240,27 @@ def test_a_request_thread_keeps_its_step_whatever_it_takes(recorded: t.Any) -> N
     assert (call["event"], call["step"]) == ("handed", 7)
 
 
+def test_an_item_a_request_took_hands_nothing_over_when_put_again(recorded: t.Any) -> None:
+    """The record of a hand-over ends when the item is taken, by whomever: the
+    same object (or one reusing its id) put again by no request is no step's."""
+    instrumentation, sink, module = recorded
+    client = module.build()
+    items: queue.Queue[t.Any] = queue.Queue()
+    again = "handed"  # one interned object, put twice
+    _serve_step(instrumentation, 2, lambda: module.hand_over(items, again))
+    _serve_step(instrumentation, 7, lambda: items.get())
+    items.put(again)  # at boot, by no request
+
+    def worker() -> None:
+        client.capture(items.get(), distinct_id="d")
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    thread.join(10)
+    (call,) = of_type(sink, "call")
+    assert (call["event"], call["step"]) == ("handed", None)
+
+
 def test_a_flush_inside_an_apps_atexit_callable_is_observed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
