@@ -190,7 +190,7 @@ class VerifySession:
                 options = dataclasses.replace(options, baseline=baseline, own_suite=True)
             run = verify_app(entry.path, name=entry.name, options=options)
             if baseline is not None:
-                run = compared(run, self.baseline_run(baseline))
+                run = self._against_baseline(run, baseline)
             redactor = Redactor.for_app(entry.path, self.options.environ, token=run.token)
             results = {r.check_id: redactor.result(r) for r in run_checks(run)}
             facts = run_facts(run, versions=runtime_versions())
@@ -203,6 +203,19 @@ class VerifySession:
             summary = f"harness fault while verifying the app: {type(exc).__name__}: {exc}"
             results = {c: redactor.result(Result(c, Status.ERROR, summary)) for c in self.check_ids}
             return AppOutcome(entry, results, 0.0)
+
+    def _against_baseline(self, run: Run, baseline: Path) -> Run:
+        """``run`` compared with its baseline; when verifying the baseline
+        faulted, ``run`` as it is, its baseline carrying the fault: only the
+        comparison is lost (``behaviour_preserved`` is ``error``), not the
+        app's own verdicts."""
+        try:
+            return compared(run, self.baseline_run(baseline))
+        except Exception as exc:
+            fault = f"harness fault while verifying the baseline: {type(exc).__name__}: {exc}"
+            return dataclasses.replace(
+                run, baseline=Baseline(root=str(baseline), harness_errors=(fault,))
+            )
 
     def baseline_of(self, app: Path) -> Path | None:
         """The app's baseline: ``--posthog-baseline``, else its manifest's

@@ -72,3 +72,28 @@ def test_a_baseline_is_verified_once_per_path_with_its_own_suite(
     assert runs[0] is runs[1] is runs[3]
     assert [path for path, _ in calls] == [first, second]
     assert all(o.own_suite and o.baseline is None for _, o in calls)
+
+
+def test_a_fault_verifying_the_baseline_costs_only_the_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake_verify(path: Path, *, name: str, options: Options) -> Run:
+        if name == "baseline":
+            raise RuntimeError("the baseline's workspace vanished")
+        return Run(app=AppRef(name=name, root=str(path)))
+
+    monkeypatch.setattr(session_mod, "verify_app", fake_verify)
+    before, app = _app(tmp_path / "before"), _app(tmp_path / "app")
+    session = _session(Options(baseline=before), app)
+    try:
+        results = session.outcome(AppEntry(app.name, app, 0)).results
+    finally:
+        session.close()
+    preserved = results["behaviour_preserved"]
+    assert preserved.status.value == "error"
+    assert (
+        "harness fault while verifying the baseline: RuntimeError: the baseline's "
+        "workspace vanished" in preserved.summary
+    )
+    own = {c: r for c, r in results.items() if c != "behaviour_preserved"}
+    assert not any("harness fault" in r.summary for r in own.values()), own
