@@ -23,6 +23,7 @@ and in process (:mod:`harness.subject.inprocess`, records to a list)::
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import contextvars
 import functools
@@ -299,20 +300,51 @@ class Instrumentation:
 
     def _patch_threads(self) -> None:
         """A thread started while a request is served carries that request's
-        step, so what it captures is attributed to the request (threads do not
-        inherit context variables by themselves)."""
+        step, so what it captures is attributed to the request; and a work item
+        submitted to a ``ThreadPoolExecutor`` carries the step of the request
+        that submitted it, whichever request started the pool's thread.
+
+        Only the step is carried: threads do not inherit context variables, so
+        the app's own (PostHog's ``new_context`` among them) must not reach the
+        thread under the harness when they would not in production.
+        """
         original_start = threading.Thread.start
+        original_submit: t.Callable[..., concurrent.futures.Future[t.Any]] = (
+            concurrent.futures.ThreadPoolExecutor.submit
+        )
         step = self._step
+
+        def for_step(current: int | None, work: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+            @functools.wraps(work)
+            def run(*args: t.Any, **kwargs: t.Any) -> t.Any:
+                token = step.set(current)
+                try:
+                    return work(*args, **kwargs)
+                finally:
+                    step.reset(token)
+
+            return run
 
         @functools.wraps(original_start)
         def start(thread: threading.Thread) -> None:
-            if step.get() is not None:
-                context = contextvars.copy_context()
+            current = step.get()
+            if current is not None:
                 # An instance attribute shadows run(), subclasses' overrides included.
-                thread.run = functools.partial(context.run, thread.run)  # type: ignore[method-assign]
+                thread.run = for_step(current, thread.run)  # type: ignore[method-assign]
             original_start(thread)
 
+        @functools.wraps(original_submit)
+        def submit(
+            pool: concurrent.futures.ThreadPoolExecutor,
+            fn: t.Callable[..., t.Any],
+            /,
+            *args: t.Any,
+            **kwargs: t.Any,
+        ) -> concurrent.futures.Future[t.Any]:
+            return original_submit(pool, for_step(step.get(), fn), *args, **kwargs)
+
         self._patch(threading.Thread, "start", start)
+        self._patch(concurrent.futures.ThreadPoolExecutor, "submit", submit)
 
     def _patch_queues(self) -> None:
         """A worker thread that takes, off a ``queue.Queue``, an item the app's

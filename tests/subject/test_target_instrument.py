@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import importlib.util
 import queue
@@ -224,6 +225,45 @@ def test_a_worker_thread_works_for_the_step_that_handed_it_an_item(recorded: t.A
         "after_the_sentinel": None,  # an untagged item ends the hand-over
     }
     assert {r["step"] for r in of_type(sink, "enqueue")} == {3, 5, None}
+
+
+def test_pool_work_is_the_step_that_submitted_it_not_the_one_that_started_the_pool(
+    recorded: t.Any,
+) -> None:
+    instrumentation, sink, module = recorded
+    client = module.build()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def submit(event: str) -> None:
+            pool.submit(client.capture, event, distinct_id="d").result(10)
+
+        _serve_step(instrumentation, 0, lambda: submit("starts_the_pool"))
+        _serve_step(instrumentation, 3, lambda: submit("from_step_3"))
+        submit("at_boot")  # by no request
+    steps = {r["event"]: r["step"] for r in of_type(sink, "call")}
+    assert steps == {"starts_the_pool": 0, "from_step_3": 3, "at_boot": None}
+
+
+def test_a_thread_started_in_a_request_gets_its_step_but_not_its_context(
+    recorded: t.Any,
+) -> None:
+    """Threads do not inherit context variables: PostHog's new_context() of the
+    request must not follow the thread under the harness when it would not in
+    production (an event sent from a thread is then personless)."""
+    instrumentation, sink, module = recorded
+    client = module.build()
+
+    def request() -> None:
+        with posthog.new_context(client=client):
+            posthog.identify_context("user-of-the-request")
+            thread = threading.Thread(target=lambda: client.capture("from_a_thread"))
+            thread.start()
+            thread.join(10)
+
+    _serve_step(instrumentation, 4, request)
+    (enqueued,) = of_type(sink, "enqueue")
+    assert (enqueued["event"], enqueued["step"]) == ("from_a_thread", 4)
+    assert enqueued["distinct_id"] != "user-of-the-request"
 
 
 def test_a_request_thread_keeps_its_step_whatever_it_takes(recorded: t.Any) -> None:
