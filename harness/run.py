@@ -382,6 +382,9 @@ class StaticFacts:
     :param env_prefixes: prefixes of ``app.config.from_prefixed_env(prefix)``
         calls (``"FLASK"`` by default): the app also reads ``<prefix>_<KEY>``
         for each config key.
+    :param host_sources: the env names and config keys seen to reach the
+        SDK's ``host``, whatever they are called (``PH_INSTANCE_ADDRESS``).
+    :param key_sources: the same for its project key.
     :param files_scanned: how many ``.py`` files were read.
     """
 
@@ -393,6 +396,8 @@ class StaticFacts:
     atexit_sites: tuple[SourceLocation, ...] = ()
     module_calls: tuple[SourceLocation, ...] = ()
     env_prefixes: tuple[str, ...] = ()
+    host_sources: tuple[str, ...] = ()
+    key_sources: tuple[str, ...] = ()
     files_scanned: int = 0
     parse_errors: tuple[str, ...] = ()
 

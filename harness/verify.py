@@ -139,19 +139,28 @@ def injected_env(
 ) -> dict[str, str]:
     """The token and the mock's host under every name the app might read.
 
-    A name from the source is a host when it says HOST or URL; every other
-    name that says KEY or TOKEN gets the token. Names such as
-    ``POSTHOG_DISABLED`` are left alone: guessing a value for them could
-    switch the integration off. Config keys read after
+    A name the source passes to the SDK's ``host`` or key gets the mock's host
+    or the token, whatever it is called; any other name from the source is a
+    host when it says HOST or URL, and the token when it says KEY or TOKEN.
+    Names such as ``POSTHOG_DISABLED`` are left alone: guessing a value for
+    them could switch the integration off. Config keys read after
     ``config.from_prefixed_env(prefix)`` are also set as ``<prefix>_<KEY>``;
     the manifest's ``[env]`` names are set as it says.
     """
+    hosts, keys = set(static.host_sources), set(static.key_sources)
+    for prefix in static.env_prefixes:
+        hosts |= {f"{prefix}_{name}" for name in static.host_sources}
+        keys |= {f"{prefix}_{name}" for name in static.key_sources}
     names = set(KEY_ENV_NAMES) | set(HOST_ENV_NAMES) | set(static.env_names)
     names |= {f"{p}_{k}" for p in static.env_prefixes for k in (*names, *static.config_keys)}
     env: dict[str, str] = {}
     for name in names:
         upper = name.upper()
-        if "HOST" in upper or "URL" in upper:
+        if name in hosts:
+            env[name] = host
+        elif name in keys:
+            env[name] = token
+        elif "HOST" in upper or "URL" in upper:
             env[name] = host
         elif "KEY" in upper or "TOKEN" in upper:
             env[name] = token

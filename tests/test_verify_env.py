@@ -32,6 +32,20 @@ def test_prefixed_config_keys() -> None:
     assert (env["FLASK_POSTHOG_API_KEY"], env["FLASK_POSTHOG_HOST"]) == ("T", "H")
 
 
+def test_a_name_the_source_passes_to_the_sdk_gets_its_role_whatever_it_says() -> None:
+    static = StaticFacts(
+        env_names=("PH_INSTANCE_ADDRESS", "PH_PROJECT", "POSTHOG_PROXY_URL"),
+        config_keys=("ANALYTICS_ENDPOINT",),
+        env_prefixes=("FLASK",),
+        host_sources=("ANALYTICS_ENDPOINT", "PH_INSTANCE_ADDRESS"),
+        key_sources=("PH_PROJECT",),
+    )
+    env = injected_env(static, "T", "H")
+    assert (env["PH_INSTANCE_ADDRESS"], env["FLASK_ANALYTICS_ENDPOINT"]) == ("H", "H")
+    assert env["PH_PROJECT"] == "T"
+    assert env["POSTHOG_PROXY_URL"] == "H"  # by its name, as before: no role seen
+
+
 def test_manifest_env_names() -> None:
     manifest = Manifest(Path("posthog-verify.toml"), env_token=("K",), env_host=("U",))
     env = injected_env(StaticFacts(), "T", "H", manifest)

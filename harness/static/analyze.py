@@ -41,6 +41,11 @@ from harness.static.walk import parse_file
 
 # A project or personal key: the prefix must start a token ("graphc_x" is not one).
 KEY_RE = re.compile(r"(?<![A-Za-z0-9_])ph[cx]_[A-Za-z0-9_\-]{8,}")
+# Only a key of a real key's shape is a committed key, in source as in a .env
+# or JSON file: placeholders such as "phc_your_key_here" or a fallback
+# "phc_placeholder_disabled" are common and send nothing anyone could use.
+# (KEY_RE, broader, is what redaction hides.)
+_REAL_KEY_RE = re.compile(r"(?<![A-Za-z0-9_])ph[cx]_[A-Za-z0-9]{32,}(?![A-Za-z0-9])")
 # An ingestion host (us.i.posthog.com, app.posthog.com...), not a docs link.
 POSTHOG_HOST_RE = re.compile(
     r"^(https?://)?([a-z0-9-]+\.)+posthog\.com(:\d+)?(/[^\s]*)?$", re.IGNORECASE
@@ -216,6 +221,8 @@ class _Findings:
     atexit_sites: list[SourceLocation] = dataclasses.field(default_factory=list)
     module_calls: list[SourceLocation] = dataclasses.field(default_factory=list)
     env_prefixes: set[str] = dataclasses.field(default_factory=set)
+    host_sources: set[str] = dataclasses.field(default_factory=set)
+    key_sources: set[str] = dataclasses.field(default_factory=set)
 
 
 def analyze(root: Path) -> StaticFacts:
@@ -251,6 +258,8 @@ def analyze(root: Path) -> StaticFacts:
         atexit_sites=_ordered(found.atexit_sites),
         module_calls=_ordered(found.module_calls),
         env_prefixes=tuple(sorted(found.env_prefixes)),
+        host_sources=tuple(sorted(found.host_sources)),
+        key_sources=tuple(sorted(found.key_sources)),
         files_scanned=len(sources) + len(errors),
         parse_errors=tuple(errors),
     )
@@ -302,9 +311,6 @@ def _scan(src: _Source, aliases: _Aliases, flow: _Flow, found: _Findings) -> Non
         _module_site(src, aliases, module_settings, found)
 
 
-# In a committed .env or JSON file only a key of a real key's shape counts:
-# placeholders such as "phc_your_key_here" are common in example files.
-_TEXT_KEY_RE = re.compile(r"(?<![A-Za-z0-9_])ph[cx]_[A-Za-z0-9]{32,}(?![A-Za-z0-9])")
 _TEXT_FILE_LIMIT = 1 << 20
 
 
@@ -321,7 +327,7 @@ def _keys_in_text_files(root: Path) -> list[SourceLocation]:
         hits = [
             SourceLocation(path.relative_to(root).as_posix(), number, _redacted(line, match[0]))
             for number, line in enumerate(text.splitlines(), start=1)
-            for match in _TEXT_KEY_RE.finditer(line)
+            for match in _REAL_KEY_RE.finditer(line)
         ]
         if hits and not _git_ignored(path):
             found.extend(hits)
@@ -349,7 +355,7 @@ def _git_ignored(path: Path) -> bool:
 
 def _literal_keys(src: _Source, node: ast.Constant, found: _Findings) -> None:
     value = str(node.value)
-    for match in KEY_RE.finditer(value):
+    for match in _REAL_KEY_RE.finditer(value):
         line = node.lineno + value[: match.start()].count("\n")
         location = src.loc(node, line)
         if redact(match[0]) not in location.text:  # key on a continuation line
@@ -408,6 +414,8 @@ def _sink(src: _Source, name: str, value: ast.expr, flow: _Flow, found: _Finding
     resolved = flow.resolve(value)
     found.env_names |= resolved.env_names
     found.config_keys |= resolved.config_keys
+    role = found.host_sources if name == "host" else found.key_sources
+    role |= resolved.env_names | resolved.config_keys
     if name == "host" and not resolved.env_names:
         for literal in resolved.literals:
             if re.match(r"^https?://", str(literal.value)):

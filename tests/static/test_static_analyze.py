@@ -14,6 +14,8 @@ from harness.static import analyze
 from target_apps.materialize import app_dir
 
 TARGET_APPS = Path(__file__).parents[2] / "target_apps"
+# The tail of a synthetic key of a real key's shape (43 characters after phc_).
+SYNTHETIC = "SYNTHETICnotAkey0000000000000000000000000"
 
 
 def _facts(tmp_path: Path, files: dict[str, str]) -> StaticFacts:
@@ -106,11 +108,25 @@ def test_env_names(
     assert facts.config_keys == config_keys
 
 
+def test_names_are_known_by_the_sdk_argument_they_reach(tmp_path: Path) -> None:
+    """What the app calls its settings says nothing; where they go does."""
+    facts = _facts(tmp_path, {"app.py": """
+        import os
+        from posthog import Posthog
+        def create_app(app):
+            app.config["PH_INSTANCE"] = os.environ.get("PH_INSTANCE_ADDRESS", "https://x")
+            return Posthog(os.environ["PH_PROJECT"], host=app.config["PH_INSTANCE"])
+    """})  # fmt: skip
+    assert facts.host_sources == ("PH_INSTANCE", "PH_INSTANCE_ADDRESS")
+    assert facts.key_sources == ("PH_PROJECT",)
+    assert facts.hardcoded_hosts == ()
+
+
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
         pytest.param(
-            {"app.py": 'import posthog\n\nposthog.api_key = "phc_AbCdEf123456789"\n'},
+            {"app.py": f'import posthog\n\nposthog.api_key = "phc_Ab{SYNTHETIC}"\n'},
             [SourceLocation("app.py", 3, 'posthog.api_key = "phc_Ab…"')], id="assigned",
         ),
         pytest.param(
@@ -118,17 +134,23 @@ def test_env_names(
             [], id="fstring-split-is-not-a-key",
         ),
         pytest.param(
-            {"pkg/settings.py": 'KEY = "phx_abcdefghij12"\n'},
+            {"pkg/settings.py": f'KEY = "phx_ab{SYNTHETIC}"\n'},
             [SourceLocation("pkg/settings.py", 1, 'KEY = "phx_ab…"')], id="personal-key",
         ),
         pytest.param(
-            {"app.py": 'DOC = """\nUse the key\n  phc_Zyxwvutsrq987 here\n"""\n'},
+            {"app.py": f'DOC = """\nUse the key\n  phc_Zy{SYNTHETIC} here\n"""\n'},
             [SourceLocation("app.py", 3, "phc_Zy… here")], id="multiline-string-line",
         ),
         pytest.param(
             {"app.py": 'A = "graphc_abcdefghijk"\nB = "my_phc_abcdefghijk"\nC = "phc"\n'
                        'D = "phc_short"\nE = "see the phc_ prefix"\n'},
             [], id="phc-inside-words-and-short",
+        ),
+        pytest.param(
+            {"app.py": 'import os\nK = os.environ.get("PH_KEY") or "phc_placeholder_disabled"\n'
+                       'D = os.getenv("POSTHOG_KEY", "phc_your_key_here")\n'
+                       'S = "phc_AbCdEf123456789"\n'},
+            [], id="placeholders-are-no-key",
         ),
         pytest.param(
             {
