@@ -353,3 +353,49 @@ def test_a_call_the_sdk_refused_is_a_drop_even_when_the_stop_was_killed() -> Non
     verdict = no_silent_drops(dataclasses.replace(run, process=KILLED_AT_STOP))
     assert verdict.status is Status.FAIL
     assert [item["location"] for item in verdict.evidence] == ["app.py:63"]  # not the cut one
+
+
+#: A sync_mode client's call during the stop: its one send met the mock's
+#: refusal, so the SDK returned no uuid (it never retries).
+SENT_INTO_THE_REFUSAL = Spec(
+    "00000000-0000-4000-8000-000000000099", "logged_out", 6, "user_42", batch=1, returns_uuid=False
+)
+
+
+def _refused_only(run: Run, uuid: str) -> Run:
+    """``run`` without the retry that delivered ``uuid``: it reached the mock
+    only in the batch refused at stop."""
+    kept = tuple(e for e in run.events if not (e.uuid == uuid and e.acknowledged))
+    return dataclasses.replace(run, events=kept)
+
+
+def test_a_sync_send_refused_at_stop_reached_the_mock_and_is_no_drop() -> None:
+    run = _refused_only(build((*SPECS, SENT_INTO_THE_REFUSAL)), SENT_INTO_THE_REFUSAL.uuid)
+    verdict = no_silent_drops(run)
+    assert verdict.status is Status.PASS
+    assert verdict.summary == (
+        "all 12 calls reached the mock (1 call of a sync_mode client sent into the mock's "
+        "refusal at stop: sync_mode sends once and returns no uuid when that fails)"
+    )
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param(dataclasses.replace(SENT_INTO_THE_REFUSAL, arrives=False), id="never-sent"),
+        pytest.param(
+            dataclasses.replace(SENT_INTO_THE_REFUSAL, distinct_id="someone_else"),
+            id="the-refused-event-is-another-persons",
+        ),
+    ],
+)
+def test_a_call_with_no_uuid_and_no_refused_event_of_its_own_is_a_drop(spec: Spec) -> None:
+    run = build((*SPECS, spec))
+    run = _refused_only(run, spec.uuid)
+    call = dataclasses.replace(run.capture_calls[-1], distinct_id="user_42")
+    verdict = no_silent_drops(
+        dataclasses.replace(run, capture_calls=(*run.capture_calls[:-1], call))
+    )
+    assert verdict.status is Status.FAIL
+    assert verdict.evidence[0]["event"] == "logged_out"
+    assert "returned no uuid: the SDK dropped it" in verdict.evidence[0]["note"]
