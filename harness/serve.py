@@ -151,7 +151,9 @@ def _app_failure(phase: str, exc: BaseException, app_raised: bool) -> BootFailed
         names = " or ".join(repr(name) for name in settings)
         cause = (
             f"the app needs the environment variable {names}, which is not set "
-            f"({_one_line(exc)}): set it where pytest runs (it reaches the app)"
+            f"({_one_line(exc)}): set it in the app's manifest [env] "
+            "(posthog-verify.toml), in a file given to --posthog-env-file, or where "
+            "pytest runs (it reaches the app)"
         )
         return BootFailed(phase, False, cause, traceback.format_exc())
     return BootFailed(phase, app_raised, _one_line(exc), traceback.format_exc())

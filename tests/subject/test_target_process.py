@@ -72,7 +72,8 @@ BOOT_FAILURES = {
         "app:app",
         Phase.IMPORT,
         False,
-        "the app needs the environment variable 'PVTEST_SHOP_SECRET_KEY'",
+        "the app needs the environment variable 'PVTEST_SHOP_SECRET_KEY', which is not set "
+        "(KeyError: 'PVTEST_SHOP_SECRET_KEY'): set it in the app's manifest [env]",
     ),
     "missing-submodule": (
         "missing_submodule",
